@@ -1,0 +1,153 @@
+/*
+ * txn.h - the connection and transaction model the milter fills in.
+ *
+ * One struct mt_conn lives from connect to close; it holds the connection
+ * facts and at most one open transaction (MAIL FROM to end-of-message or
+ * abort).  Each callback of the milter glue maps to one call here; the glue
+ * passes the MTA's macros through a getter, so this module decides which
+ * macros it reads and when, and is testable without an MTA.
+ *
+ * Ownership: a finished transaction is moved to the journal as a record
+ * (with a snapshot of the connection) and never touched again; conn_close()
+ * hands over the connection record and frees everything.  Memory per
+ * connection is bounded by the caps in the configuration, however many
+ * messages or recipients arrive.
+ *
+ * Not thread-safe per object: libmilter serialises the callbacks of one
+ * connection, though they may run on different threads.  Distinct objects
+ * share only the configuration snapshot (read-only) and the journal
+ * (thread-safe).
+ */
+#ifndef MAILTRAIL_TXN_H
+#define MAILTRAIL_TXN_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "mailtrail/config.h"
+#include "mailtrail/journal.h"
+#include "mailtrail/trackid.h"
+
+struct mt_conn;
+
+/* How the core reads the MTA's macros: returns the value or NULL. */
+typedef const char *(*mt_macro_fn)(void *arg, const char *name);
+
+struct mt_macros {
+	mt_macro_fn	 get;
+	void		*arg;
+};
+
+/* The milter steps whose macros the core reads (for smfi_setsymlist). */
+enum mt_macro_stage {
+	MT_MACROS_CONNECT = 0,
+	MT_MACROS_HELO,
+	MT_MACROS_MAIL,
+	MT_MACROS_RCPT,
+	MT_MACROS_DATA,
+	MT_MACROS_EOH,
+	MT_MACROS_EOM,
+	MT_MACROS_NSTAGES
+};
+
+/* Space-separated macro names the core reads at that stage (static). */
+const char *txn_macro_list(enum mt_macro_stage stage);
+
+/*
+ * A new connection.  Takes a reference on cfg; j is borrowed and must
+ * outlive the connection.  NULL on allocation failure (the glue then lets
+ * the connection through untracked, counted).
+ */
+struct mt_conn *conn_new(struct mt_config *cfg, struct journal *j);
+
+/* The configuration snapshot the connection runs with (borrowed). */
+const struct mt_config *conn_config(const struct mt_conn *c);
+
+/* The connection's ID (borrowed, for log lines). */
+const char *conn_id(const struct mt_conn *c);
+
+/* CONNECT: hostname as the MTA resolved it, sa may be NULL (unknown). */
+void	 conn_connect(struct mt_conn *c, const char *hostname,
+	    const struct sockaddr *sa, const struct mt_macros *m);
+
+/* HELO/EHLO (again after STARTTLS: the TLS macros are read here). */
+void	 conn_helo(struct mt_conn *c, const char *helo,
+	    const struct mt_macros *m);
+
+/* An unknown or unimplemented SMTP command. */
+void	 conn_unknown(struct mt_conn *c, const char *cmd);
+
+/*
+ * MAIL FROM: argv[0] is the address, the rest ESMTP arguments; argv is
+ * NULL-terminated.  Starts a transaction and assigns its tracking ID (a
+ * transaction still open is first ended as aborted).
+ */
+void	 conn_mail(struct mt_conn *c, char **argv, const struct mt_macros *m);
+
+/* RCPT TO, accepted or (with SMFIP_RCPT_REJ) rejected by the MTA. */
+void	 conn_rcpt(struct mt_conn *c, char **argv, const struct mt_macros *m);
+
+/* DATA. */
+void	 conn_data(struct mt_conn *c, const struct mt_macros *m);
+
+/* One header, as the MTA passes it (value may keep a leading space). */
+void	 conn_header(struct mt_conn *c, const char *name, const char *value);
+
+/* End of headers. */
+void	 conn_eoh(struct mt_conn *c, const struct mt_macros *m);
+
+/* A body chunk. */
+void	 conn_body(struct mt_conn *c, const unsigned char *chunk, size_t len);
+
+/* The header changes to make at end-of-message, in this order. */
+struct mt_eom_plan {
+	const char	*header_name;	/* borrowed from the configuration */
+	unsigned	 remove_count;	/* delete header_name at indexes
+					   remove_count, ..., 2, 1 (descending) */
+	int		 insert;	/* insert header_name at index 0 */
+	char		 insert_value[MT_TRACKID_SIZE];
+};
+
+/*
+ * End of message, step 1: read the last macros and decide the header
+ * changes.  Returns 0 with *plan filled, or -1 when there is no open
+ * transaction (nothing to change; still call conn_eom_finish).
+ */
+int	 conn_eom_plan(struct mt_conn *c, const struct mt_macros *m,
+	    struct mt_eom_plan *plan);
+
+/* Step 2 (only on failure): an edit of the plan could not be made. */
+void	 conn_eom_edit_failed(struct mt_conn *c, const char *what);
+
+enum mt_reply {
+	MT_REPLY_CONTINUE = 0,		/* let the message through */
+	MT_REPLY_TEMPFAIL		/* on_error = tempfail and something failed */
+};
+
+/*
+ * Step 3: hand the record to the journal (waiting for the commit under
+ * durability full) and say how to answer the MTA.
+ */
+enum mt_reply conn_eom_finish(struct mt_conn *c);
+
+/* ABORT: the transaction ended before end-of-message (RSET, MTA reject). */
+void	 conn_abort(struct mt_conn *c);
+
+/*
+ * CLOSE: end an open transaction as disconnected, hand the connection record
+ * over and free everything.  NULL is a no-op.
+ */
+void	 conn_close(struct mt_conn *c);
+
+/* Process-wide counters of the capture (for the periodic stats line). */
+struct txn_counters {
+	unsigned long long connections;
+	unsigned long long messages;
+	unsigned long long truncations;
+	unsigned long long alloc_failures;
+	unsigned long long journal_errors;
+	unsigned long long forged_removed;
+};
+void	 txn_counters(struct txn_counters *out);
+
+#endif

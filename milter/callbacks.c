@@ -1,0 +1,326 @@
+/*
+ * callbacks.c - libmilter callbacks: the glue between the MTA and the core.
+ *
+ * Each callback gets the connection (smfi_getpriv), passes its arguments
+ * and a macro getter to the core (txn.h), and maps the answer to an SMFIS_*
+ * code; end-of-message applies the header plan.  No parsing, policy or SQL
+ * lives here.  All replies before end-of-message are "continue" (or "no
+ * reply" where negotiated): every decision is taken at end-of-message.
+ *
+ * Thread safety: libmilter serialises one connection's callbacks, though
+ * they may run on different threads of its pool; per-connection state lives
+ * only in the session object given to smfi_setpriv.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "mailtrail/log.h"
+#include "mailtrail/txn.h"
+#include "callbacks.h"
+
+struct session {
+	struct mt_conn	*conn;
+	unsigned long	 noreply;	/* SMFIP_NR_* flags negotiated */
+	unsigned long	 actions;	/* SMFIF_* flags the MTA granted */
+};
+
+static const char *
+get_macro(void *arg, const char *name)
+{
+	return smfi_getsymval((SMFICTX *)arg, (char *)name);
+}
+
+static struct session *
+session_get(SMFICTX *ctx)
+{
+	return smfi_getpriv(ctx);
+}
+
+/* A session with a connection; created lazily if negotiate was skipped. */
+static struct session *
+session_ensure(SMFICTX *ctx)
+{
+	struct session		*s = session_get(ctx);
+	struct mt_config	*cfg;
+
+	if (s != NULL)
+		return s;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	s->actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS;
+	cfg = daemon_config_get();
+	s->conn = conn_new(cfg, daemon_journal());
+	config_unref(cfg);
+	if (s->conn == NULL) {
+		free(s);
+		return NULL;
+	}
+	smfi_setpriv(ctx, s);
+	return s;
+}
+
+/* "Continue", or "no reply" where the MTA agreed not to wait for one. */
+static sfsistat
+reply(const struct session *s, unsigned long nr_flag)
+{
+	if (s != NULL && (s->noreply & nr_flag) != 0)
+		return SMFIS_NOREPLY;
+	return SMFIS_CONTINUE;
+}
+
+#define MACROS(ctx)	{ get_macro, (ctx) }
+
+static sfsistat
+cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
+    unsigned long f2, unsigned long f3, unsigned long *pf0,
+    unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+{
+	static const struct {
+		int			 milter_stage;
+		enum mt_macro_stage	 stage;
+	} lists[] = {
+		{ SMFIM_CONNECT, MT_MACROS_CONNECT },
+		{ SMFIM_HELO, MT_MACROS_HELO },
+		{ SMFIM_ENVFROM, MT_MACROS_MAIL },
+		{ SMFIM_ENVRCPT, MT_MACROS_RCPT },
+		{ SMFIM_DATA, MT_MACROS_DATA },
+		{ SMFIM_EOH, MT_MACROS_EOH },
+		{ SMFIM_EOM, MT_MACROS_EOM },
+	};
+	const unsigned long nr_all = SMFIP_NR_CONN | SMFIP_NR_HELO |
+	    SMFIP_NR_MAIL | SMFIP_NR_RCPT | SMFIP_NR_DATA | SMFIP_NR_UNKN |
+	    SMFIP_NR_EOH | SMFIP_NR_BODY | SMFIP_NR_HDR;
+	const struct mt_config *cfg;
+	struct session	*s;
+	size_t		 i;
+	int		 want_nr;
+
+	if ((s = session_ensure(ctx)) == NULL)
+		return SMFIS_ALL_OPTS;		/* untracked, but mail flows */
+	cfg = conn_config(s->conn);
+
+	s->actions = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS);
+	*pf0 = s->actions | (f0 & SMFIF_SETSYMLIST);
+
+	switch (cfg->no_reply) {
+	case MT_NOREPLY_ON:
+		want_nr = 1;
+		break;
+	case MT_NOREPLY_OFF:
+		want_nr = 0;
+		break;
+	default:	/* PITFALLS.md: a win on unix:, a loss on inet: */
+		want_nr = !daemon_socket_is_inet();
+		break;
+	}
+	s->noreply = want_nr ? (f1 & nr_all) : 0;
+	*pf1 = (f1 & SMFIP_RCPT_REJ) | s->noreply;
+	*pf2 = 0;
+	*pf3 = 0;
+	(void)f2;
+	(void)f3;
+
+	if ((f0 & SMFIF_SETSYMLIST) != 0)
+		for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+			if (smfi_setsymlist(ctx, lists[i].milter_stage,
+			    (char *)txn_macro_list(lists[i].stage)) !=
+			    MI_SUCCESS)
+				mt_log(LOG_WARNING, "%s: smfi_setsymlist "
+				    "failed for stage %d", conn_id(s->conn),
+				    lists[i].milter_stage);
+	if ((f1 & SMFIP_RCPT_REJ) == 0)
+		mt_log(LOG_DEBUG, "%s: the MTA does not offer rejected "
+		    "recipients (SMFIP_RCPT_REJ)", conn_id(s->conn));
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
+{
+	struct session		*s = session_ensure(ctx);
+	struct mt_macros	 m = MACROS(ctx);
+
+	if (s != NULL)
+		conn_connect(s->conn, hostname, hostaddr, &m);
+	return reply(s, SMFIP_NR_CONN);
+}
+
+static sfsistat
+cb_helo(SMFICTX *ctx, char *helo)
+{
+	struct session		*s = session_get(ctx);
+	struct mt_macros	 m = MACROS(ctx);
+
+	if (s != NULL)
+		conn_helo(s->conn, helo, &m);
+	return reply(s, SMFIP_NR_HELO);
+}
+
+static sfsistat
+cb_envfrom(SMFICTX *ctx, char **argv)
+{
+	struct session		*s = session_get(ctx);
+	struct mt_macros	 m = MACROS(ctx);
+
+	if (s != NULL)
+		conn_mail(s->conn, argv, &m);
+	return reply(s, SMFIP_NR_MAIL);
+}
+
+static sfsistat
+cb_envrcpt(SMFICTX *ctx, char **argv)
+{
+	struct session		*s = session_get(ctx);
+	struct mt_macros	 m = MACROS(ctx);
+
+	if (s != NULL)
+		conn_rcpt(s->conn, argv, &m);
+	return reply(s, SMFIP_NR_RCPT);
+}
+
+static sfsistat
+cb_data(SMFICTX *ctx)
+{
+	struct session		*s = session_get(ctx);
+	struct mt_macros	 m = MACROS(ctx);
+
+	if (s != NULL)
+		conn_data(s->conn, &m);
+	return reply(s, SMFIP_NR_DATA);
+}
+
+static sfsistat
+cb_unknown(SMFICTX *ctx, const char *cmd)
+{
+	struct session		*s = session_get(ctx);
+
+	if (s != NULL)
+		conn_unknown(s->conn, cmd);
+	return reply(s, SMFIP_NR_UNKN);
+}
+
+static sfsistat
+cb_header(SMFICTX *ctx, char *name, char *value)
+{
+	struct session		*s = session_get(ctx);
+
+	if (s != NULL)
+		conn_header(s->conn, name, value);
+	return reply(s, SMFIP_NR_HDR);
+}
+
+static sfsistat
+cb_eoh(SMFICTX *ctx)
+{
+	struct session		*s = session_get(ctx);
+	struct mt_macros	 m = MACROS(ctx);
+
+	if (s != NULL)
+		conn_eoh(s->conn, &m);
+	return reply(s, SMFIP_NR_EOH);
+}
+
+static sfsistat
+cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
+{
+	struct session		*s = session_get(ctx);
+
+	if (s != NULL)
+		conn_body(s->conn, chunk, len);
+	return reply(s, SMFIP_NR_BODY);
+}
+
+/* Apply the plan: deletions from the highest index down, then our header. */
+static void
+apply_plan(SMFICTX *ctx, struct session *s, const struct mt_eom_plan *plan)
+{
+	char		*name = (char *)plan->header_name;
+	unsigned	 i;
+
+	if ((s->actions & SMFIF_CHGHDRS) == 0 && plan->remove_count > 0)
+		conn_eom_edit_failed(s->conn, "the MTA does not allow "
+		    "header changes: forged tracking headers kept");
+	else
+		for (i = plan->remove_count; i >= 1; i--)
+			if (smfi_chgheader(ctx, name, (int)i, NULL) !=
+			    MI_SUCCESS) {
+				conn_eom_edit_failed(s->conn,
+				    "removing a forged tracking header");
+				break;
+			}
+	if (!plan->insert)
+		return;
+	if ((s->actions & SMFIF_ADDHDRS) == 0)
+		conn_eom_edit_failed(s->conn, "the MTA does not allow adding "
+		    "headers: tracking header not added");
+	else if (smfi_insheader(ctx, 0, name,
+	    (char *)plan->insert_value) != MI_SUCCESS)
+		conn_eom_edit_failed(s->conn, "adding the tracking header");
+}
+
+static sfsistat
+cb_eom(SMFICTX *ctx)
+{
+	struct session		*s = session_get(ctx);
+	struct mt_macros	 m = MACROS(ctx);
+	struct mt_eom_plan	 plan;
+
+	if (s == NULL)
+		return SMFIS_CONTINUE;
+	if (conn_eom_plan(s->conn, &m, &plan) == 0)
+		apply_plan(ctx, s, &plan);
+	if (conn_eom_finish(s->conn) == MT_REPLY_TEMPFAIL) {
+		(void)smfi_setreply(ctx, "451", "4.3.0",
+		    "message tracking unavailable, try again later");
+		return SMFIS_TEMPFAIL;
+	}
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+cb_abort(SMFICTX *ctx)
+{
+	struct session		*s = session_get(ctx);
+
+	if (s != NULL)
+		conn_abort(s->conn);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+cb_close(SMFICTX *ctx)
+{
+	struct session		*s = session_get(ctx);
+
+	if (s != NULL) {
+		conn_close(s->conn);
+		free(s);
+		smfi_setpriv(ctx, NULL);
+	}
+	return SMFIS_CONTINUE;
+}
+
+static struct smfiDesc desc = {
+	.xxfi_name = "mailtrail",
+	.xxfi_version = SMFI_VERSION,
+	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_SETSYMLIST,
+	.xxfi_connect = cb_connect,
+	.xxfi_helo = cb_helo,
+	.xxfi_envfrom = cb_envfrom,
+	.xxfi_envrcpt = cb_envrcpt,
+	.xxfi_header = cb_header,
+	.xxfi_eoh = cb_eoh,
+	.xxfi_body = cb_body,
+	.xxfi_eom = cb_eom,
+	.xxfi_abort = cb_abort,
+	.xxfi_close = cb_close,
+	.xxfi_unknown = cb_unknown,
+	.xxfi_data = cb_data,
+	.xxfi_negotiate = cb_negotiate,
+};
+
+struct smfiDesc *
+callbacks_desc(void)
+{
+	return &desc;
+}

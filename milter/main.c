@@ -1,0 +1,521 @@
+/*
+ * main.c - mailtrail-milter: arguments, configuration, daemon life.
+ *
+ * Start-up order matters: parse and check the configuration; open the
+ * milter socket (possibly as root); detach; write the pid file; drop
+ * privileges; open the journal (so its files belong to the unprivileged
+ * user); then hand the thread over to libmilter.  Threads are only started
+ * after the fork.
+ *
+ * Signals: libmilter's own signal thread stops on SIGTERM and SIGINT; we
+ * keep SIGHUP (reload the configuration, reopen logs) and SIGUSR1 (log
+ * counters) for a thread of our own.  Shared state here is the current
+ * configuration snapshot (swapped whole under a lock) and the journal.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <libmilter/mfapi.h>
+
+#include "mailtrail/config.h"
+#include "mailtrail/journal.h"
+#include "mailtrail/log.h"
+#include "mailtrail/store.h"
+#include "mailtrail/txn.h"
+#include "callbacks.h"
+#include "listen.h"
+
+#define DEFAULT_CONFIG	SYSCONFDIR "/mailtrail/mailtrail.conf"
+#define MAX_OVERRIDES	64
+
+static struct {
+	pthread_mutex_t		 lock;
+	struct mt_config	*cfg;
+	struct journal		*journal;
+	int			 is_inet;
+	const char		*config_path;	/* NULL: built-in defaults */
+	const char		*overrides[MAX_OVERRIDES];	/* "key=value" */
+	int			 n_overrides;
+	struct mt_store_sqlite_opts store_opts;
+} state = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+struct mt_config *
+daemon_config_get(void)
+{
+	struct mt_config *cfg;
+
+	pthread_mutex_lock(&state.lock);
+	cfg = config_ref(state.cfg);
+	pthread_mutex_unlock(&state.lock);
+	return cfg;
+}
+
+struct journal *
+daemon_journal(void)
+{
+	return state.journal;
+}
+
+int
+daemon_socket_is_inet(void)
+{
+	return state.is_inet;
+}
+
+/*
+ * libmilter's signal thread waits for SIGHUP, SIGTERM and SIGINT and treats
+ * SIGHUP like SIGTERM (stop).  We want SIGHUP to reload, so this definition
+ * of sigwait(), which the dynamic linker gives libmilter in place of the C
+ * library's, waits for the same set minus SIGHUP; our own signal thread
+ * takes SIGHUP with sigwaitinfo(), a different symbol.
+ */
+int
+sigwait(const sigset_t *set, int *sig)
+{
+	sigset_t	 mine = *set;
+	int		 s;
+
+	sigdelset(&mine, SIGHUP);
+	do
+		s = sigwaitinfo(&mine, NULL);
+	while (s < 0 && errno == EINTR);
+	if (s < 0)
+		return errno;
+	*sig = s;
+	return 0;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: mailtrail-milter [-fnV] [-c file] [-p socket] [-j journal]"
+	    " [-o key=value] ...\n"
+	    "  -c file     configuration file (default %s;\n"
+	    "              built-in defaults when it does not exist)\n"
+	    "  -f          stay in the foreground and log to stderr\n"
+	    "  -n          check the configuration, print it and exit\n"
+	    "  -p socket   milter socket (milter.socket), e.g. "
+	    "unix:/run/mailtrail/milter.sock\n"
+	    "  -j journal  journal file (journal.path)\n"
+	    "  -o key=val  set any option, e.g. -o journal.durability=normal\n"
+	    "  -V          print the version and exit\n", DEFAULT_CONFIG);
+	exit(EX_USAGE);
+}
+
+/* Load the file (or defaults) and apply the command-line overrides. */
+static struct mt_config *
+load_config(char *err, size_t errlen)
+{
+	struct mt_config *cfg;
+	char		 key[128];
+	const char	*eq;
+	size_t		 klen;
+	int		 i;
+
+	if (state.config_path != NULL)
+		cfg = config_load(state.config_path, err, errlen);
+	else if ((cfg = config_defaults()) == NULL)
+		snprintf(err, errlen, "out of memory");
+	if (cfg == NULL)
+		return NULL;
+	for (i = 0; i < state.n_overrides; i++) {
+		eq = strchr(state.overrides[i], '=');
+		klen = eq == NULL ? 0 : (size_t)(eq - state.overrides[i]);
+		if (eq == NULL || klen == 0 || klen >= sizeof(key)) {
+			snprintf(err, errlen, "-o %s: expected key=value",
+			    state.overrides[i]);
+			config_unref(cfg);
+			return NULL;
+		}
+		memcpy(key, state.overrides[i], klen);
+		key[klen] = '\0';
+		if (config_set(cfg, key, eq + 1, err, errlen) != 0) {
+			config_unref(cfg);
+			return NULL;
+		}
+	}
+	return cfg;
+}
+
+static void
+log_counters(void)
+{
+	struct txn_counters	 t;
+	struct journal_counters	 j;
+
+	txn_counters(&t);
+	memset(&j, 0, sizeof(j));
+	if (state.journal != NULL)
+		journal_counters(state.journal, &j);
+	mt_log(LOG_INFO, "stats connections=%llu messages=%llu "
+	    "truncations=%llu alloc_failures=%llu journal_errors=%llu "
+	    "forged_removed=%llu committed=%llu commits=%llu "
+	    "refused_full=%llu failed=%llu timeouts=%llu queued=%llu",
+	    t.connections, t.messages, t.truncations, t.alloc_failures,
+	    t.journal_errors, t.forged_removed,
+	    (unsigned long long)j.committed, (unsigned long long)j.commits,
+	    (unsigned long long)j.refused_full, (unsigned long long)j.failed,
+	    (unsigned long long)j.timeouts, (unsigned long long)j.queued);
+}
+
+/* Options that only take effect at start-up. */
+static void
+warn_restart_needed(const struct mt_config *old, const struct mt_config *new)
+{
+#define DIFF_STR(f, name) \
+	if (strcmp(old->f, new->f) != 0) \
+		mt_log(LOG_WARNING, "reload: %s changed; it takes effect " \
+		    "at the next restart", name);
+#define DIFF_NUM(f, name) \
+	if (old->f != new->f) \
+		mt_log(LOG_WARNING, "reload: %s changed; it takes effect " \
+		    "at the next restart", name);
+	DIFF_STR(socket, "milter.socket");
+	DIFF_STR(user, "milter.user");
+	DIFF_STR(group, "milter.group");
+	DIFF_STR(pid_file, "milter.pid_file");
+	DIFF_STR(journal_path, "journal.path");
+	DIFF_NUM(socket_mode, "milter.socket_mode");
+	DIFF_NUM(tcp_nodelay, "milter.tcp_nodelay");
+	DIFF_NUM(milter_timeout, "milter.timeout");
+	DIFF_NUM(backlog, "milter.backlog");
+	DIFF_NUM(durability, "journal.durability");
+	DIFF_NUM(commit_interval_ms, "journal.commit_interval");
+	DIFF_NUM(commit_timeout_ms, "journal.commit_timeout");
+	DIFF_NUM(queue_max_records, "journal.queue_max_records");
+	DIFF_NUM(queue_max_bytes, "journal.queue_max_bytes");
+	DIFF_NUM(journal_mode, "journal.mode");
+#undef DIFF_STR
+#undef DIFF_NUM
+}
+
+static void
+reload(void)
+{
+	struct mt_config *cfg, *old;
+	char		 err[512];
+
+	mt_log_reopen();
+	if ((cfg = load_config(err, sizeof(err))) == NULL) {
+		mt_log(LOG_ERR, "reload failed, keeping the running "
+		    "configuration: %s", err);
+		return;
+	}
+	pthread_mutex_lock(&state.lock);
+	old = state.cfg;
+	state.cfg = cfg;
+	pthread_mutex_unlock(&state.lock);
+	warn_restart_needed(old, cfg);
+	mt_log_set(cfg->log_level, cfg->log_facility);
+	config_unref(old);
+	mt_log(LOG_NOTICE, "configuration reloaded from %s",
+	    state.config_path != NULL ? state.config_path :
+	    "built-in defaults");
+}
+
+static void *
+signal_thread(void *arg)
+{
+	sigset_t	*set = arg;
+	int		 sig;
+
+	for (;;) {
+		sig = sigwaitinfo(set, NULL);
+		if (sig == SIGHUP)
+			reload();
+		else if (sig == SIGUSR1)
+			log_counters();
+	}
+	return NULL;
+}
+
+static struct mt_store *
+open_store(void *arg, char *err, size_t errlen)
+{
+	return store_sqlite_open(arg, err, errlen);
+}
+
+static int
+write_pid_file(const char *path)
+{
+	FILE	*fp;
+
+	if (path[0] == '\0')
+		return 0;
+	if ((fp = fopen(path, "w")) == NULL) {
+		mt_log(LOG_ERR, "cannot write pid file %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	fprintf(fp, "%ld\n", (long)getpid());
+	return fclose(fp);
+}
+
+/* Resolve user/group; *uid stays -1 when there is nothing to drop to. */
+static int
+lookup_user(const struct mt_config *cfg, uid_t *uid, gid_t *gid)
+{
+	struct passwd	*pw;
+	struct group	*gr;
+
+	*uid = (uid_t)-1;
+	*gid = (gid_t)-1;
+	if (cfg->user[0] == '\0' || getuid() != 0)
+		return 0;
+	if ((pw = getpwnam(cfg->user)) == NULL) {
+		fprintf(stderr, "mailtrail-milter: milter.user: no such user "
+		    "\"%s\"\n", cfg->user);
+		return -1;
+	}
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	if (cfg->group[0] != '\0') {
+		if ((gr = getgrnam(cfg->group)) == NULL) {
+			fprintf(stderr, "mailtrail-milter: milter.group: no "
+			    "such group \"%s\"\n", cfg->group);
+			return -1;
+		}
+		*gid = gr->gr_gid;
+	}
+	return 0;
+}
+
+static int
+drop_privileges(const struct mt_config *cfg, uid_t uid, gid_t gid)
+{
+	if (uid == (uid_t)-1) {
+		if (getuid() == 0)
+			mt_log(LOG_WARNING, "running as root: set milter.user "
+			    "to drop privileges");
+		return 0;
+	}
+	if (initgroups(cfg->user, gid) != 0 || setgid(gid) != 0 ||
+	    setuid(uid) != 0) {
+		mt_log(LOG_ERR, "cannot drop privileges to %s: %s", cfg->user,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+detach(void)
+{
+	pid_t	 pid;
+	int	 fd;
+
+	if ((pid = fork()) < 0)
+		return -1;
+	if (pid > 0)
+		_exit(0);
+	if (setsid() < 0)
+		return -1;
+	if ((pid = fork()) < 0)
+		return -1;
+	if (pid > 0)
+		_exit(0);
+	if (chdir("/") != 0)
+		return -1;
+	if ((fd = open("/dev/null", O_RDWR)) >= 0) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct mt_config	*cfg;
+	struct journal_opts	 jo;
+	struct stat		 st;
+	const char		*unix_path;
+	char			 err[512];
+	sigset_t		 sigs;
+	pthread_t		 tid;
+	uid_t			 uid;
+	gid_t			 gid;
+	int			 ch, foreground = 0, check = 0, rc, n = 0;
+	char			 pid_file[4096];
+
+	while ((ch = getopt(argc, argv, "c:fj:no:p:V")) != -1) {
+		switch (ch) {
+		case 'c':
+			state.config_path = optarg;
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 'n':
+			check = 1;
+			break;
+		case 'p':
+		case 'j':
+		case 'o':
+			if (state.n_overrides == MAX_OVERRIDES) {
+				fprintf(stderr, "mailtrail-milter: too many "
+				    "overrides\n");
+				return EX_USAGE;
+			}
+			if (ch == 'o')
+				state.overrides[state.n_overrides++] = optarg;
+			else {
+				const char *key = ch == 'p' ? "milter.socket=" :
+				    "journal.path=";
+				char *kv = malloc(strlen(key) + strlen(optarg) + 1);
+
+				if (kv == NULL)
+					return EX_OSERR;
+				strcpy(kv, key);
+				strcat(kv, optarg);
+				state.overrides[state.n_overrides++] = kv;
+			}
+			break;
+		case 'V':
+			printf("mailtrail-milter %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	if (state.config_path == NULL && stat(DEFAULT_CONFIG, &st) == 0)
+		state.config_path = DEFAULT_CONFIG;
+
+	if ((cfg = load_config(err, sizeof(err))) == NULL) {
+		fprintf(stderr, "mailtrail-milter: %s\n", err);
+		return EX_CONFIG;
+	}
+	if (check) {
+		config_dump(cfg, stdout);
+		fprintf(stderr, "mailtrail-milter: %s: configuration OK\n",
+		    state.config_path != NULL ? state.config_path :
+		    "built-in defaults");
+		config_unref(cfg);
+		return 0;
+	}
+	state.cfg = cfg;
+	state.is_inet = listen_is_inet(cfg->socket);
+	mt_log_open("mailtrail-milter", foreground, cfg->log_facility);
+	mt_log_set(cfg->log_level, cfg->log_facility);
+	if (lookup_user(cfg, &uid, &gid) != 0)
+		return EX_CONFIG;
+
+	/* The socket, possibly as root. */
+	if (smfi_setconn(cfg->socket) != MI_SUCCESS ||
+	    smfi_settimeout(cfg->milter_timeout) != MI_SUCCESS ||
+	    smfi_setbacklog(cfg->backlog) != MI_SUCCESS ||
+	    smfi_register(*callbacks_desc()) != MI_SUCCESS) {
+		fprintf(stderr, "mailtrail-milter: cannot set up libmilter "
+		    "for %s\n", cfg->socket);
+		return EX_SOFTWARE;
+	}
+	if (smfi_opensocket(true) != MI_SUCCESS) {
+		fprintf(stderr, "mailtrail-milter: cannot open milter socket "
+		    "%s: %s\n", cfg->socket, strerror(errno));
+		return EX_UNAVAILABLE;
+	}
+	if (state.is_inet && cfg->tcp_nodelay &&
+	    (n = listen_set_nodelay()) <= 0)
+		fprintf(stderr, "mailtrail-milter: warning: TCP_NODELAY not "
+		    "set on %s (%d sockets)\n", cfg->socket, n);
+	if ((unix_path = listen_unix_path(cfg->socket)) != NULL &&
+	    listen_unix_perms(unix_path, cfg->socket_mode, uid, gid) != 0) {
+		fprintf(stderr, "mailtrail-milter: cannot set permissions on "
+		    "%s: %s\n", unix_path, strerror(errno));
+		return EX_NOPERM;
+	}
+
+	if (!foreground && detach() != 0) {
+		fprintf(stderr, "mailtrail-milter: cannot detach: %s\n",
+		    strerror(errno));
+		return EX_OSERR;
+	}
+	snprintf(pid_file, sizeof(pid_file), "%s", cfg->pid_file);
+	if (write_pid_file(pid_file) != 0)
+		return EX_CANTCREAT;
+	if (drop_privileges(cfg, uid, gid) != 0)
+		return EX_NOPERM;
+
+	/*
+	 * Signals: block them all before any thread exists, so that only the
+	 * threads waiting for them (libmilter's for SIGTERM and SIGINT, ours
+	 * for SIGHUP and SIGUSR1) ever receive them.
+	 */
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGUSR1);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	sigdelset(&sigs, SIGTERM);
+	sigdelset(&sigs, SIGINT);
+
+	/* The journal, as the unprivileged user. */
+	state.store_opts.path = cfg->journal_path;
+	state.store_opts.synchronous_full =
+	    cfg->durability == MT_DURABILITY_FULL;
+	state.store_opts.mode = cfg->journal_mode;
+	state.store_opts.busy_timeout_ms = 5000;
+	memset(&jo, 0, sizeof(jo));
+	jo.open_store = open_store;
+	jo.open_arg = &state.store_opts;
+	jo.durable = cfg->durability == MT_DURABILITY_FULL;
+	jo.commit_interval_ms = cfg->commit_interval_ms;
+	jo.commit_timeout_ms = cfg->commit_timeout_ms;
+	jo.max_records = cfg->queue_max_records;
+	jo.max_bytes = cfg->queue_max_bytes;
+	jo.max_batch = 256;
+	if ((state.journal = journal_open(&jo, err, sizeof(err))) == NULL) {
+		mt_log(LOG_ERR, "cannot open the journal: %s", err);
+		if (!foreground)
+			fprintf(stderr, "mailtrail-milter: cannot open the "
+			    "journal: %s\n", err);
+		return EX_CANTCREAT;
+	}
+	if (pthread_create(&tid, NULL, signal_thread, &sigs) != 0) {
+		mt_log(LOG_ERR, "cannot start the signal thread");
+		journal_close(state.journal);
+		return EX_OSERR;
+	}
+	pthread_detach(tid);
+
+	mt_log(LOG_NOTICE, "mailtrail-milter %s starting: socket=%s "
+	    "journal=%s durability=%s config=%s", PACKAGE_VERSION, cfg->socket,
+	    cfg->journal_path, jo.durable ? "full" : "normal",
+	    state.config_path != NULL ? state.config_path :
+	    "built-in defaults");
+	rc = smfi_main();
+	mt_log(LOG_NOTICE, "stopping: flushing the journal");
+	journal_close(state.journal);
+	state.journal = NULL;
+	{
+		struct txn_counters t;
+
+		txn_counters(&t);
+		mt_log(LOG_NOTICE, "stopped: connections=%llu messages=%llu "
+		    "journal_errors=%llu", t.connections, t.messages,
+		    t.journal_errors);
+	}
+	if (pid_file[0] != '\0')
+		(void)unlink(pid_file);
+	return rc == MI_SUCCESS ? 0 : EX_SOFTWARE;
+}

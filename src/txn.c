@@ -1,0 +1,683 @@
+/*
+ * txn.c - the connection and transaction model (see txn.h).
+ *
+ * A connection object holds the live connection facts (struct mt_conn_rec)
+ * and at most one open transaction, which is a journal record under
+ * construction.  Every value from SMTP goes through set_value(), which
+ * copies at most limits.max_value_length bytes and counts truncations.
+ * Allocation failures never stop the mail: the transaction is marked failed
+ * and end-of-message answers with on_error.
+ *
+ * Forged tracking headers: every header named like ours is counted as it
+ * arrives.  From an untrusted client all of them are deleted at
+ * end-of-message, by index from the highest down (indexes count headers of
+ * that name and shift after each deletion); from a trusted client they are
+ * kept and the topmost valid one becomes the parent ID.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "mailtrail/clock.h"
+#include "mailtrail/escape.h"
+#include "mailtrail/log.h"
+#include "mailtrail/rcptreply.h"
+#include "mailtrail/record.h"
+#include "mailtrail/stats.h"
+#include "mailtrail/txn.h"
+
+struct mt_conn {
+	struct mt_config	*cfg;		/* our reference */
+	struct journal		*journal;	/* borrowed */
+	struct mt_conn_rec	 info;		/* live connection facts */
+	struct mt_record	*cur;		/* open transaction, or NULL */
+	unsigned		 track_seen;	/* tracking headers in this message */
+	int			 failed;	/* something inside mailtrail failed */
+	int			 lost;		/* a transaction we could not record */
+	size_t			 rcpt_alloc;
+	size_t			 edit_alloc;
+};
+
+static struct {
+	unsigned long long connections, messages, truncations;
+	unsigned long long alloc_failures, journal_errors, forged_removed;
+} counters;
+
+#define COUNT(field)	__atomic_add_fetch(&counters.field, 1, __ATOMIC_RELAXED)
+
+static struct mt_burst burst_alloc = MT_BURST_INIT("out of memory", 60);
+static struct mt_burst burst_journal = MT_BURST_INIT("journal", 60);
+static struct mt_burst burst_trunc = MT_BURST_INIT("value truncated", 300);
+
+/* ------------------------------------------------------------ macros */
+
+static const char *const macro_lists[MT_MACROS_NSTAGES] = {
+	[MT_MACROS_CONNECT] = "j {daemon_name} v {client_addr} {client_port} "
+	    "{client_name} {client_ptr} {client_resolve}",
+	[MT_MACROS_HELO] = "{tls_version} {cipher} {cipher_bits} "
+	    "{cert_subject} {cert_issuer}",
+	[MT_MACROS_MAIL] = "i {auth_type} {auth_authen} {auth_author} "
+	    "{mail_addr} {tls_version} {cipher} {cipher_bits} "
+	    "{cert_subject} {cert_issuer}",
+	[MT_MACROS_RCPT] = "i {rcpt_addr} {rcpt_host} {rcpt_mailer}",
+	[MT_MACROS_DATA] = "i",
+	[MT_MACROS_EOH] = "i",
+	[MT_MACROS_EOM] = "i {msg_size}",
+};
+
+const char *
+txn_macro_list(enum mt_macro_stage stage)
+{
+	if ((unsigned)stage >= MT_MACROS_NSTAGES)
+		return "";
+	return macro_lists[stage];
+}
+
+static const char *
+macro(const struct mt_macros *m, const char *name)
+{
+	const char	*v;
+
+	if (m == NULL || m->get == NULL)
+		return NULL;
+	v = m->get(m->arg, name);
+	return v;
+}
+
+/* ------------------------------------------------------------ helpers */
+
+static void
+note_failure(struct mt_conn *c, const char *what)
+{
+	c->failed = 1;
+	if (c->cur != NULL && !MT_BYTES_ISSET(&c->cur->msg.error))
+		(void)mt_bytes_setstr(&c->cur->msg.error, what, 256);
+}
+
+static void
+alloc_failed(struct mt_conn *c, const char *where)
+{
+	COUNT(alloc_failures);
+	mt_burst_hit(&burst_alloc, LOG_ERR, where);
+	note_failure(c, "out of memory");
+}
+
+/* Copy len bytes into *b within the value cap; count what goes wrong. */
+static void
+set_bytes(struct mt_conn *c, struct mt_bytes *b, const char *src, size_t len)
+{
+	int	 rc;
+
+	rc = mt_bytes_set(b, src, len, c->cfg->max_value_length);
+	if (rc == 1) {
+		COUNT(truncations);
+		if (c->cur != NULL)
+			c->cur->msg.truncations++;
+		mt_burst_hit(&burst_trunc, LOG_NOTICE, c->info.conn_id);
+	} else if (rc < 0)
+		alloc_failed(c, "copying a value");
+}
+
+static void
+set_value(struct mt_conn *c, struct mt_bytes *b, const char *src)
+{
+	if (src == NULL)
+		return;
+	set_bytes(c, b, src, strlen(src));
+}
+
+/* Set *b from a macro when the MTA sent it. */
+static void
+set_macro(struct mt_conn *c, struct mt_bytes *b, const struct mt_macros *m,
+    const char *name)
+{
+	set_value(c, b, macro(m, name));
+}
+
+/* An SMTP path without its angle brackets: "<a@b>" -> "a@b". */
+static void
+set_path(struct mt_conn *c, struct mt_bytes *b, const char *path)
+{
+	size_t	 len;
+
+	if (path == NULL)
+		return;
+	len = strlen(path);
+	if (len >= 2 && path[0] == '<' && path[len - 1] == '>') {
+		path++;
+		len -= 2;
+	}
+	set_bytes(c, b, path, len);
+}
+
+/* ESMTP arguments argv[1..], space separated. */
+static void
+set_args(struct mt_conn *c, struct mt_bytes *b, char **argv)
+{
+	size_t	 i, cap = c->cfg->max_value_length;
+	int	 rc;
+
+	if (argv == NULL || argv[0] == NULL)
+		return;
+	for (i = 1; argv[i] != NULL; i++) {
+		rc = mt_bytes_append(b, ' ', argv[i], strlen(argv[i]), cap);
+		if (rc == 1) {
+			COUNT(truncations);
+			if (c->cur != NULL)
+				c->cur->msg.truncations++;
+			break;
+		} else if (rc < 0) {
+			alloc_failed(c, "copying ESMTP arguments");
+			break;
+		}
+	}
+}
+
+static void
+read_tls(struct mt_conn *c, const struct mt_macros *m)
+{
+	const char	*v;
+	long		 bits;
+
+	if ((v = macro(m, "{tls_version}")) == NULL || *v == '\0')
+		return;
+	set_value(c, &c->info.tls_version, v);
+	set_macro(c, &c->info.tls_cipher, m, "{cipher}");
+	if ((v = macro(m, "{cipher_bits}")) != NULL) {
+		bits = strtol(v, NULL, 10);
+		c->info.tls_bits = bits >= 0 && bits <= 65536 ? (int)bits : -1;
+	}
+	set_macro(c, &c->info.tls_cert_subject, m, "{cert_subject}");
+	set_macro(c, &c->info.tls_cert_issuer, m, "{cert_issuer}");
+}
+
+static void
+read_queue_id(struct mt_conn *c, const struct mt_macros *m)
+{
+	const char	*v;
+
+	if (c->cur == NULL || (v = macro(m, "i")) == NULL || *v == '\0')
+		return;
+	/* Sendmail's {i} at MAIL is the real one; later values win anyway. */
+	if (c->cur->msg.queue_id.data != NULL &&
+	    strcmp(c->cur->msg.queue_id.data, v) == 0)
+		return;
+	set_value(c, &c->cur->msg.queue_id, v);
+}
+
+static void
+advance(struct mt_conn *c, enum mt_stage stage)
+{
+	if (c->cur != NULL && c->cur->msg.stage < stage)
+		c->cur->msg.stage = stage;
+}
+
+/* Record a header edit (bounded; counted beyond the cap). */
+static void
+add_edit(struct mt_conn *c, enum mt_edit_action action, const char *name,
+    const char *value, int index, const char *reason)
+{
+	struct mt_msg_rec	*msg = &c->cur->msg;
+	struct mt_header_edit	*e;
+	size_t			 n;
+
+	if (msg->n_edits >= c->cfg->max_header_edits) {
+		msg->n_edits_dropped++;
+		return;
+	}
+	if (msg->n_edits == c->edit_alloc) {
+		n = c->edit_alloc == 0 ? 4 : c->edit_alloc * 2;
+		if (n > c->cfg->max_header_edits)
+			n = c->cfg->max_header_edits;
+		if ((e = realloc(msg->edits, n * sizeof(*e))) == NULL) {
+			alloc_failed(c, "recording a header edit");
+			return;
+		}
+		msg->edits = e;
+		c->edit_alloc = n;
+	}
+	e = &msg->edits[msg->n_edits++];
+	memset(e, 0, sizeof(*e));
+	e->action = action;
+	e->index = index;
+	e->reason = reason;
+	set_value(c, &e->name, name);
+	set_value(c, &e->value, value);
+}
+
+/*
+ * Hand the open transaction to the journal.  wait: under durability full,
+ * wait for the commit.  Returns the journal's answer.
+ */
+static enum journal_status
+hand_over(struct mt_conn *c, enum mt_outcome outcome, int wait)
+{
+	struct mt_record	*rec = c->cur;
+	enum journal_status	 st;
+	char			 detail[128];
+
+	c->cur = NULL;
+	rec->msg.outcome = outcome;
+	rec->msg.end_us = mt_now_us();
+	if (record_conn_copy(&rec->conn, &c->info) < 0)
+		alloc_failed(c, "copying connection facts");
+	record_account(rec);
+	COUNT(messages);
+	st = wait ? journal_submit(c->journal, rec) :
+	    journal_submit_async(c->journal, rec);
+	if (st != JOURNAL_OK) {
+		COUNT(journal_errors);
+		snprintf(detail, sizeof(detail), "%s: record %s not stored",
+		    journal_status_name(st), c->info.conn_id);
+		mt_burst_hit(&burst_journal, LOG_ERR, detail);
+	}
+	return st;
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+struct mt_conn *
+conn_new(struct mt_config *cfg, struct journal *j)
+{
+	struct mt_conn	*c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		COUNT(alloc_failures);
+		mt_burst_hit(&burst_alloc, LOG_ERR, "new connection");
+		return NULL;
+	}
+	c->cfg = config_ref(cfg);
+	c->journal = j;
+	c->info.tls_bits = -1;
+	c->info.connect_us = mt_now_us();
+	if (trackid_new_at(c->info.conn_id, c->info.connect_us) < 0)
+		snprintf(c->info.conn_id, sizeof(c->info.conn_id), "%s",
+		    "00000000000000000000000000");
+	COUNT(connections);
+	return c;
+}
+
+const struct mt_config *
+conn_config(const struct mt_conn *c)
+{
+	return c->cfg;
+}
+
+const char *
+conn_id(const struct mt_conn *c)
+{
+	return c->info.conn_id;
+}
+
+void
+conn_connect(struct mt_conn *c, const char *hostname,
+    const struct sockaddr *sa, const struct mt_macros *m)
+{
+	char		 addr[INET6_ADDRSTRLEN];
+	const char	*v;
+	long		 port;
+
+	addr[0] = '\0';
+	if (sa != NULL && sa->sa_family == AF_INET) {
+		const struct sockaddr_in *sin = (const void *)sa;
+
+		inet_ntop(AF_INET, &sin->sin_addr, addr, sizeof(addr));
+		c->info.client_port = ntohs(sin->sin_port);
+	} else if (sa != NULL && sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const void *)sa;
+
+		inet_ntop(AF_INET6, &sin6->sin6_addr, addr, sizeof(addr));
+		c->info.client_port = ntohs(sin6->sin6_port);
+	}
+	if (addr[0] != '\0') {
+		set_value(c, &c->info.client_addr, addr);
+		c->info.trusted = config_is_trusted(c->cfg, sa);
+	} else if ((v = macro(m, "{client_addr}")) != NULL) {
+		set_value(c, &c->info.client_addr, v);
+		c->info.trusted = mt_cidr_match_text(c->cfg->trusted,
+		    c->cfg->n_trusted, v);
+	}
+	if (c->info.client_port == 0 &&
+	    (v = macro(m, "{client_port}")) != NULL) {
+		port = strtol(v, NULL, 10);
+		if (port > 0 && port < 65536)
+			c->info.client_port = (int)port;
+	}
+	if ((v = macro(m, "{client_name}")) != NULL)
+		set_value(c, &c->info.client_name, v);
+	else
+		set_value(c, &c->info.client_name, hostname);
+	set_macro(c, &c->info.client_ptr, m, "{client_ptr}");
+	set_macro(c, &c->info.client_resolve, m, "{client_resolve}");
+	set_macro(c, &c->info.mta_host, m, "j");
+	set_macro(c, &c->info.mta_daemon, m, "{daemon_name}");
+	set_macro(c, &c->info.mta_version, m, "v");
+}
+
+void
+conn_helo(struct mt_conn *c, const char *helo, const struct mt_macros *m)
+{
+	set_value(c, &c->info.helo, helo);
+	read_tls(c, m);
+}
+
+void
+conn_unknown(struct mt_conn *c, const char *cmd)
+{
+	int	 rc;
+
+	c->info.n_unknown++;
+	if (cmd == NULL || c->info.n_unknown > c->cfg->max_unknown_commands)
+		return;
+	/* Each command is capped at 512 bytes, the lot at the value cap. */
+	rc = mt_bytes_append(&c->info.unknown_cmds, '\n', cmd,
+	    strnlen(cmd, 512), c->cfg->max_value_length);
+	if (rc < 0)
+		alloc_failed(c, "recording an unknown command");
+}
+
+void
+conn_mail(struct mt_conn *c, char **argv, const struct mt_macros *m)
+{
+	struct mt_record	*rec;
+
+	if (c->cur != NULL)
+		(void)hand_over(c, MT_OUTCOME_ABORTED, 0);
+	c->failed = 0;
+	c->lost = 0;
+	c->track_seen = 0;
+	c->rcpt_alloc = 0;
+	c->edit_alloc = 0;
+	c->info.n_messages++;
+	read_tls(c, m);
+	set_macro(c, &c->info.auth_type, m, "{auth_type}");
+	set_macro(c, &c->info.auth_authen, m, "{auth_authen}");
+	set_macro(c, &c->info.auth_author, m, "{auth_author}");
+
+	if ((rec = record_new(MT_RECORD_MESSAGE)) == NULL) {
+		c->lost = 1;
+		alloc_failed(c, "new transaction");
+		return;
+	}
+	c->cur = rec;
+	rec->msg.start_us = mt_now_us();
+	rec->msg.stage = MT_STAGE_MAIL;
+	if (trackid_new_at(rec->msg.track_id, rec->msg.start_us) < 0) {
+		/* The journal needs a key: derive one from the connection. */
+		note_failure(c, "no random bytes for a tracking ID");
+		c->lost = 1;
+		record_free(rec);
+		c->cur = NULL;
+		return;
+	}
+	if (argv != NULL)
+		set_path(c, &rec->msg.mail_from, argv[0]);
+	set_args(c, &rec->msg.mail_args, argv);
+	read_queue_id(c, m);
+}
+
+void
+conn_rcpt(struct mt_conn *c, char **argv, const struct mt_macros *m)
+{
+	struct mt_msg_rec	*msg;
+	struct mt_rcpt		*r;
+	struct mt_rcpt_reply	 reply;
+	const char		*mailer;
+	size_t			 n;
+
+	if (c->cur == NULL)
+		return;
+	advance(c, MT_STAGE_RCPT);
+	msg = &c->cur->msg;
+	if (msg->n_rcpts >= c->cfg->max_recipients) {
+		msg->n_rcpts_dropped++;
+		return;
+	}
+	if (msg->n_rcpts == c->rcpt_alloc) {
+		n = c->rcpt_alloc == 0 ? 4 : c->rcpt_alloc * 2;
+		if (n > c->cfg->max_recipients)
+			n = c->cfg->max_recipients;
+		if ((r = realloc(msg->rcpts, n * sizeof(*r))) == NULL) {
+			alloc_failed(c, "recording a recipient");
+			msg->n_rcpts_dropped++;
+			return;
+		}
+		msg->rcpts = r;
+		c->rcpt_alloc = n;
+	}
+	r = &msg->rcpts[msg->n_rcpts++];
+	memset(r, 0, sizeof(*r));
+	r->time_us = mt_now_us();
+	if (argv != NULL)
+		set_path(c, &r->addr, argv[0]);
+	if (!MT_BYTES_ISSET(&r->addr))
+		set_bytes(c, &r->addr, "", 0);
+	set_args(c, &r->args, argv);
+
+	/* Copy the reply now: at EOM {rcpt_*} are the last recipient's. */
+	mailer = macro(m, "{rcpt_mailer}");
+	if (mailer != NULL && strcmp(mailer, "error") == 0) {
+		r->rejected = 1;
+		rcptreply_parse(macro(m, "{rcpt_host}"),
+		    macro(m, "{rcpt_addr}"), &reply);
+		r->reply_code = reply.code;
+		if (reply.status[0] != '\0')
+			set_value(c, &r->status, reply.status);
+		set_bytes(c, &r->text, reply.text, reply.text_len);
+	}
+	read_queue_id(c, m);
+}
+
+void
+conn_data(struct mt_conn *c, const struct mt_macros *m)
+{
+	advance(c, MT_STAGE_DATA);
+	read_queue_id(c, m);
+}
+
+/* The value without the whitespace around it (for IDs and dates). */
+static void
+set_trimmed(struct mt_conn *c, struct mt_bytes *b, const char *v)
+{
+	size_t	 len;
+
+	while (*v == ' ' || *v == '\t' || *v == '\r' || *v == '\n')
+		v++;
+	len = strlen(v);
+	while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t' ||
+	    v[len - 1] == '\r' || v[len - 1] == '\n'))
+		len--;
+	set_bytes(c, b, v, len);
+}
+
+void
+conn_header(struct mt_conn *c, const char *name, const char *value)
+{
+	struct mt_msg_rec	*msg;
+
+	if (c->cur == NULL || name == NULL)
+		return;
+	if (value == NULL)
+		value = "";
+	advance(c, MT_STAGE_HEADER);
+	msg = &c->cur->msg;
+	msg->n_headers++;
+	/* "Name: value\r\n" */
+	msg->header_bytes += strlen(name) + strlen(value) + 4;
+
+	if (strcasecmp(name, c->cfg->tracking_header) == 0) {
+		c->track_seen++;
+		if (c->info.trusted) {
+			const char *v = value;
+			size_t len;
+
+			while (*v == ' ' || *v == '\t')
+				v++;
+			len = strcspn(v, " \t\r\n");
+			if (!MT_BYTES_ISSET(&msg->parent_id) &&
+			    trackid_valid(v, len))
+				set_bytes(c, &msg->parent_id, v, len);
+			add_edit(c, MT_EDIT_KEPT, name, value,
+			    (int)c->track_seen, "tracking header from a "
+			    "trusted network");
+		} else {
+			COUNT(forged_removed);
+			add_edit(c, MT_EDIT_REMOVED, name, value,
+			    (int)c->track_seen, "forged tracking header "
+			    "from an untrusted client");
+		}
+	} else if (strcasecmp(name, "Message-ID") == 0) {
+		if (!MT_BYTES_ISSET(&msg->message_id))
+			set_trimmed(c, &msg->message_id, value);
+	} else if (strcasecmp(name, "From") == 0) {
+		if (!MT_BYTES_ISSET(&msg->hdr_from))
+			set_trimmed(c, &msg->hdr_from, value);
+	} else if (strcasecmp(name, "Date") == 0) {
+		if (!MT_BYTES_ISSET(&msg->hdr_date))
+			set_trimmed(c, &msg->hdr_date, value);
+	} else if (strcasecmp(name, "Subject") == 0) {
+		if (c->cfg->record_subject && !MT_BYTES_ISSET(&msg->hdr_subject))
+			set_trimmed(c, &msg->hdr_subject, value);
+	}
+}
+
+void
+conn_eoh(struct mt_conn *c, const struct mt_macros *m)
+{
+	advance(c, MT_STAGE_EOH);
+	read_queue_id(c, m);
+}
+
+void
+conn_body(struct mt_conn *c, const unsigned char *chunk, size_t len)
+{
+	(void)chunk;
+	if (c->cur == NULL)
+		return;
+	advance(c, MT_STAGE_BODY);
+	c->cur->msg.body_bytes += len;
+}
+
+int
+conn_eom_plan(struct mt_conn *c, const struct mt_macros *m,
+    struct mt_eom_plan *plan)
+{
+	memset(plan, 0, sizeof(*plan));
+	if (c->cur == NULL)
+		return -1;
+	advance(c, MT_STAGE_EOM);
+	read_queue_id(c, m);
+	plan->header_name = c->cfg->tracking_header;
+	plan->remove_count = c->info.trusted ? 0 : c->track_seen;
+	plan->insert = 1;
+	memcpy(plan->insert_value, c->cur->msg.track_id,
+	    sizeof(plan->insert_value));
+	add_edit(c, MT_EDIT_ADDED, c->cfg->tracking_header,
+	    c->cur->msg.track_id, 0, "tracking ID");
+	return 0;
+}
+
+void
+conn_eom_edit_failed(struct mt_conn *c, const char *what)
+{
+	note_failure(c, what);
+	mt_log(LOG_WARNING, "%s header edit failed: %s",
+	    c->cur != NULL ? c->cur->msg.track_id : c->info.conn_id, what);
+}
+
+static void
+log_message(const struct mt_conn *c, const struct mt_record *rec)
+{
+	char	 from[256], qid[64], mid[256];
+
+	if (!mt_log_enabled(LOG_INFO))
+		return;
+	mt_escape(from, sizeof(from), rec->msg.mail_from.data,
+	    rec->msg.mail_from.len);
+	mt_escape(qid, sizeof(qid), rec->msg.queue_id.data,
+	    rec->msg.queue_id.len);
+	mt_escape(mid, sizeof(mid), rec->msg.message_id.data,
+	    rec->msg.message_id.len);
+	mt_log(LOG_INFO, "%s queue=%s conn=%s client=%s from=<%s> "
+	    "rcpts=%zu size=%llu message-id=%s",
+	    rec->msg.track_id, qid[0] ? qid : "-", c->info.conn_id,
+	    c->info.client_addr.data != NULL ? c->info.client_addr.data : "-",
+	    from, rec->msg.n_rcpts + rec->msg.n_rcpts_dropped,
+	    (unsigned long long)(rec->msg.header_bytes + rec->msg.body_bytes),
+	    mid[0] ? mid : "-");
+}
+
+enum mt_reply
+conn_eom_finish(struct mt_conn *c)
+{
+	enum mt_reply	 fail_reply;
+	enum journal_status st;
+
+	fail_reply = c->cfg->on_error == MT_ON_ERROR_TEMPFAIL ?
+	    MT_REPLY_TEMPFAIL : MT_REPLY_CONTINUE;
+	if (c->cur == NULL)
+		return c->lost ? fail_reply : MT_REPLY_CONTINUE;
+	log_message(c, c->cur);
+	/*
+	 * XXX When a durable commit times out, the record stays queued and may
+	 * land later still saying "accepted" although on_error = tempfail
+	 * made us answer tempfail; the client then retries under a new ID.
+	 */
+	st = hand_over(c, c->failed && fail_reply == MT_REPLY_TEMPFAIL ?
+	    MT_OUTCOME_TEMPFAILED : MT_OUTCOME_ACCEPTED, 1);
+	if (c->failed || st != JOURNAL_OK)
+		return fail_reply;
+	return MT_REPLY_CONTINUE;
+}
+
+void
+conn_abort(struct mt_conn *c)
+{
+	if (c->cur != NULL)
+		(void)hand_over(c, MT_OUTCOME_ABORTED, 0);
+}
+
+void
+conn_close(struct mt_conn *c)
+{
+	struct mt_record	*rec;
+
+	if (c == NULL)
+		return;
+	if (c->cur != NULL)
+		(void)hand_over(c, MT_OUTCOME_DISCONNECTED, 0);
+	if ((rec = record_new(MT_RECORD_CONNECTION)) != NULL) {
+		rec->conn = c->info;		/* moved */
+		memset(&c->info, 0, sizeof(c->info));
+		rec->conn.close_us = mt_now_us();
+		record_account(rec);
+		if (journal_submit_async(c->journal, rec) != JOURNAL_OK) {
+			COUNT(journal_errors);
+			mt_burst_hit(&burst_journal, LOG_ERR,
+			    "connection record not stored");
+		}
+	} else
+		COUNT(alloc_failures);
+	record_conn_clear(&c->info);
+	config_unref(c->cfg);
+	free(c);
+}
+
+void
+txn_counters(struct txn_counters *out)
+{
+	out->connections = __atomic_load_n(&counters.connections,
+	    __ATOMIC_RELAXED);
+	out->messages = __atomic_load_n(&counters.messages, __ATOMIC_RELAXED);
+	out->truncations = __atomic_load_n(&counters.truncations,
+	    __ATOMIC_RELAXED);
+	out->alloc_failures = __atomic_load_n(&counters.alloc_failures,
+	    __ATOMIC_RELAXED);
+	out->journal_errors = __atomic_load_n(&counters.journal_errors,
+	    __ATOMIC_RELAXED);
+	out->forged_removed = __atomic_load_n(&counters.forged_removed,
+	    __ATOMIC_RELAXED);
+}

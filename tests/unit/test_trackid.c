@@ -1,0 +1,178 @@
+/*
+ * test_trackid.c - tracking IDs: format, ordering, uniqueness across threads.
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "mailtrail/trackid.h"
+
+#define THREADS		8
+#define PER_THREAD	20000
+
+static void
+test_format(void **state)
+{
+	char	 id[MT_TRACKID_SIZE];
+	size_t	 i;
+
+	(void)state;
+	assert_int_equal(trackid_new(id), 0);
+	assert_int_equal(strlen(id), MT_TRACKID_LEN);
+	for (i = 0; i < MT_TRACKID_LEN; i++)
+		assert_non_null(strchr("0123456789ABCDEFGHJKMNPQRSTVWXYZ",
+		    id[i]));
+	assert_true(trackid_valid(id, strlen(id)));
+}
+
+static void
+test_time_roundtrip(void **state)
+{
+	static const int64_t times_us[] = {
+		0, 1000, 1764081156123456LL, 4102444800000000LL,
+		281474976710655000LL,	/* 2^48 - 1 ms: the last one */
+	};
+	char	 id[MT_TRACKID_SIZE];
+	size_t	 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(times_us) / sizeof(times_us[0]); i++) {
+		assert_int_equal(trackid_new_at(id, times_us[i]), 0);
+		if (trackid_time_ms(id, MT_TRACKID_LEN) != times_us[i] / 1000 &&
+		    times_us[i] != 0)
+			fail_msg("time %lld: got %lld ms, want %lld",
+			    (long long)times_us[i],
+			    (long long)trackid_time_ms(id, MT_TRACKID_LEN),
+			    (long long)(times_us[i] / 1000));
+	}
+}
+
+static void
+test_valid_table(void **state)
+{
+	static const struct {
+		const char	*id;
+		int		 want;
+	} cases[] = {
+		{ "01JDZ3Q6X5K8N2T4V7W9Y0ABCD", 1 },
+		{ "01jdz3q6x5k8n2t4v7w9y0abcd", 1 },	/* case-insensitive */
+		{ "01JDZ3Q6X5K8N2T4V7W9Y0ABC", 0 },	/* 25 characters */
+		{ "01JDZ3Q6X5K8N2T4V7W9Y0ABCDE", 0 },	/* 27 */
+		{ "01JDZ3Q6X5K8N2T4V7W9Y0ABCI", 0 },	/* I is not base32 */
+		{ "01JDZ3Q6X5K8N2T4V7W9Y0AB-D", 0 },
+		{ "81JDZ3Q6X5K8N2T4V7W9Y0ABCD", 0 },	/* time over 48 bits */
+		{ "", 0 },
+	};
+	size_t	 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (trackid_valid(cases[i].id, strlen(cases[i].id)) !=
+		    cases[i].want)
+			fail_msg("trackid_valid(\"%s\"): got %d, want %d",
+			    cases[i].id, !cases[i].want, cases[i].want);
+}
+
+/* Same millisecond, and a clock stepping back: still strictly increasing. */
+static void
+test_monotonic_same_ms(void **state)
+{
+	char	 a[MT_TRACKID_SIZE], b[MT_TRACKID_SIZE];
+	int	 i;
+
+	(void)state;
+	assert_int_equal(trackid_new_at(a, 1764081156000000LL), 0);
+	for (i = 0; i < 1000; i++) {
+		int64_t t = 1764081156000000LL - (i % 3) * 1000;
+
+		assert_int_equal(trackid_new_at(b, t), 0);
+		if (strcmp(a, b) >= 0)
+			fail_msg("not increasing: %s then %s", a, b);
+		memcpy(a, b, sizeof(a));
+	}
+}
+
+static char	 ids[THREADS][PER_THREAD][MT_TRACKID_SIZE];
+
+static void *
+worker(void *arg)
+{
+	char	(*mine)[MT_TRACKID_SIZE] = arg;
+	int	 i;
+
+	for (i = 0; i < PER_THREAD; i++)
+		if (trackid_new(mine[i]) != 0)
+			return (void *)1;
+	return NULL;
+}
+
+static int
+cmp_id(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+static void
+test_unique_across_threads(void **state)
+{
+	pthread_t	 t[THREADS];
+	void		*ret;
+	char		(*all)[MT_TRACKID_SIZE];
+	int		 i, j;
+
+	(void)state;
+	for (i = 0; i < THREADS; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, worker, ids[i]), 0);
+	for (i = 0; i < THREADS; i++) {
+		assert_int_equal(pthread_join(t[i], &ret), 0);
+		assert_null(ret);
+	}
+	/* Each thread's IDs increase (they come from one process). */
+	for (i = 0; i < THREADS; i++)
+		for (j = 1; j < PER_THREAD; j++)
+			if (strcmp(ids[i][j - 1], ids[i][j]) >= 0)
+				fail_msg("thread %d: %s then %s", i,
+				    ids[i][j - 1], ids[i][j]);
+	all = malloc(sizeof(ids));
+	assert_non_null(all);
+	memcpy(all, ids, sizeof(ids));
+	qsort(all, THREADS * PER_THREAD, MT_TRACKID_SIZE, cmp_id);
+	for (i = 1; i < THREADS * PER_THREAD; i++)
+		if (strcmp(all[i - 1], all[i]) == 0)
+			fail_msg("duplicate ID %s", all[i]);
+	free(all);
+}
+
+/* IDs made later sort later (time prefix). */
+static void
+test_order_by_time(void **state)
+{
+	char	 a[MT_TRACKID_SIZE], b[MT_TRACKID_SIZE];
+
+	(void)state;
+	assert_int_equal(trackid_new_at(a, 1900000000000000LL), 0);
+	assert_int_equal(trackid_new_at(b, 1900000000001000LL), 0);
+	assert_true(strcmp(a, b) < 0);
+	assert_int_equal(trackid_time_ms(b, MT_TRACKID_LEN) -
+	    trackid_time_ms(a, MT_TRACKID_LEN), 1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_format),
+		cmocka_unit_test(test_time_roundtrip),
+		cmocka_unit_test(test_valid_table),
+		cmocka_unit_test(test_monotonic_same_ms),
+		cmocka_unit_test(test_unique_across_threads),
+		cmocka_unit_test(test_order_by_time),
+	};
+
+	return cmocka_run_group_tests_name("trackid", tests, NULL, NULL);
+}

@@ -1,0 +1,619 @@
+/*
+ * test_txn.c - the connection/transaction model, driven like libmilter would.
+ *
+ * A test store (inside this test only) stands behind a real journal and
+ * keeps a summary of every record written, so each case checks what the
+ * journal would hold.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "mailtrail/config.h"
+#include "mailtrail/journal.h"
+#include "mailtrail/txn.h"
+
+#define MAXSEEN	16
+#define MAXR	8
+
+struct seen {
+	enum mt_record_kind kind;
+	char		 track_id[MT_TRACKID_SIZE], conn_id[MT_TRACKID_SIZE];
+	enum mt_outcome	 outcome;
+	enum mt_stage	 stage;
+	char		 mail_from[64], mail_args[64], qid[32], mid[64];
+	char		 parent[64], client[64], helo[64], error[128];
+	char		 tls_version[32], auth_authen[32];
+	size_t		 subject_len, n_rcpts, rcpt_dropped, n_edits;
+	unsigned	 truncations, n_messages;
+	uint64_t	 body_bytes;
+	char		 raddr[MAXR][64], rstatus[MAXR][16], rtext[MAXR][128];
+	int		 rrejected[MAXR], rcode[MAXR];
+	int		 eaction[MAXR], eindex[MAXR];
+	char		 evalue[MAXR][64];
+	unsigned char	 subject[16];
+	int		 trusted, tls_bits;
+	int64_t		 close_us;
+};
+
+static struct {
+	pthread_mutex_t	 lock;
+	struct seen	 seen[MAXSEEN];
+	int		 n;
+	int		 fail;		/* commit fails while set */
+} ts = { PTHREAD_MUTEX_INITIALIZER, { { 0 } }, 0, 0 };
+
+static void
+cp(char *dst, size_t size, const struct mt_bytes *b)
+{
+	size_t	 n = b->len < size - 1 ? b->len : size - 1;
+
+	if (b->data != NULL)
+		memcpy(dst, b->data, n);
+	else
+		n = 0;
+	dst[n] = '\0';
+}
+
+#define CP(dst, b)	cp((dst), sizeof(dst), (b))
+
+static int
+ts_begin(struct mt_store *st, char *err, size_t errlen)
+{
+	return 0;
+}
+
+static int
+ts_write(struct mt_store *st, const struct mt_record *rec, char *err,
+    size_t errlen)
+{
+	struct seen		*s;
+	const struct mt_msg_rec	*m = &rec->msg;
+	size_t			 i;
+
+	pthread_mutex_lock(&ts.lock);
+	if (ts.n == MAXSEEN) {
+		pthread_mutex_unlock(&ts.lock);
+		return 0;
+	}
+	s = &ts.seen[ts.n++];
+	memset(s, 0, sizeof(*s));
+	s->kind = rec->kind;
+	memcpy(s->conn_id, rec->conn.conn_id, sizeof(s->conn_id));
+	CP(s->client, &rec->conn.client_addr);
+	CP(s->helo, &rec->conn.helo);
+	CP(s->tls_version, &rec->conn.tls_version);
+	CP(s->auth_authen, &rec->conn.auth_authen);
+	s->tls_bits = rec->conn.tls_bits;
+	s->trusted = rec->conn.trusted;
+	s->n_messages = rec->conn.n_messages;
+	s->close_us = rec->conn.close_us;
+	if (rec->kind == MT_RECORD_MESSAGE) {
+		memcpy(s->track_id, m->track_id, sizeof(s->track_id));
+		s->outcome = m->outcome;
+		s->stage = m->stage;
+		CP(s->mail_from, &m->mail_from);
+		CP(s->mail_args, &m->mail_args);
+		CP(s->qid, &m->queue_id);
+		CP(s->mid, &m->message_id);
+		CP(s->parent, &m->parent_id);
+		CP(s->error, &m->error);
+		s->subject_len = m->hdr_subject.len;
+		if (m->hdr_subject.data != NULL)
+			memcpy(s->subject, m->hdr_subject.data,
+			    m->hdr_subject.len < 16 ? m->hdr_subject.len : 16);
+		s->n_rcpts = m->n_rcpts;
+		s->rcpt_dropped = m->n_rcpts_dropped;
+		s->truncations = m->truncations;
+		s->body_bytes = m->body_bytes;
+		for (i = 0; i < m->n_rcpts && i < MAXR; i++) {
+			CP(s->raddr[i], &m->rcpts[i].addr);
+			CP(s->rstatus[i], &m->rcpts[i].status);
+			CP(s->rtext[i], &m->rcpts[i].text);
+			s->rrejected[i] = m->rcpts[i].rejected;
+			s->rcode[i] = m->rcpts[i].reply_code;
+		}
+		s->n_edits = m->n_edits;
+		for (i = 0; i < m->n_edits && i < MAXR; i++) {
+			s->eaction[i] = m->edits[i].action;
+			s->eindex[i] = m->edits[i].index;
+			CP(s->evalue[i], &m->edits[i].value);
+		}
+	}
+	pthread_mutex_unlock(&ts.lock);
+	return 0;
+}
+
+static int
+ts_commit(struct mt_store *st, char *err, size_t errlen)
+{
+	int	 fail;
+
+	pthread_mutex_lock(&ts.lock);
+	fail = ts.fail;
+	pthread_mutex_unlock(&ts.lock);
+	if (fail) {
+		snprintf(err, errlen, "test store told to fail");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+ts_rollback(struct mt_store *st)
+{
+	/* Drop what the failed batch wrote. */
+}
+
+static void
+ts_close(struct mt_store *st)
+{
+	free(st);
+}
+
+static const struct mt_store_ops ts_ops = {
+	"test", ts_begin, ts_write, ts_commit, ts_rollback, ts_close
+};
+
+static struct mt_store *
+ts_open(void *arg, char *err, size_t errlen)
+{
+	struct mt_store	*st = calloc(1, sizeof(*st));
+
+	if (st != NULL)
+		st->ops = &ts_ops;
+	return st;
+}
+
+/* ------------------------------------------------------------ fixture */
+
+struct fixture {
+	struct mt_config	*cfg;
+	struct journal		*j;
+};
+
+/* Macros as a NULL-terminated name/value list. */
+struct macro_set {
+	const char	*kv[32];
+};
+
+static const char *
+get_macro(void *arg, const char *name)
+{
+	const struct macro_set	*ms = arg;
+	size_t			 i;
+
+	for (i = 0; ms->kv[i] != NULL; i += 2)
+		if (strcmp(ms->kv[i], name) == 0)
+			return ms->kv[i + 1];
+	return NULL;
+}
+
+static int
+setup(void **state)
+{
+	struct fixture		*f = calloc(1, sizeof(*f));
+	struct journal_opts	 o;
+	char			 err[256];
+
+	memset(&ts.seen, 0, sizeof(ts.seen));
+	ts.n = 0;
+	ts.fail = 0;
+	f->cfg = config_defaults();
+	assert_non_null(f->cfg);
+	assert_int_equal(config_set(f->cfg, "trusted_networks",
+	    "10.0.0.0/8", err, sizeof(err)), 0);
+	assert_int_equal(config_set(f->cfg, "limits.max_recipients", "100",
+	    err, sizeof(err)), 0);
+	assert_int_equal(config_set(f->cfg, "limits.max_value_length", "1000",
+	    err, sizeof(err)), 0);
+	memset(&o, 0, sizeof(o));
+	o.open_store = ts_open;
+	o.durable = 1;
+	o.commit_interval_ms = 10;
+	o.commit_timeout_ms = 2000;
+	o.max_records = 1000;
+	o.max_bytes = 1 << 24;
+	o.max_batch = 64;
+	f->j = journal_open(&o, err, sizeof(err));
+	assert_non_null(f->j);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture	*f = *state;
+
+	journal_close(f->j);
+	config_unref(f->cfg);
+	free(f);
+	return 0;
+}
+
+static struct sockaddr_in
+v4(const char *ip, int port)
+{
+	struct sockaddr_in sin;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)port);
+	inet_pton(AF_INET, ip, &sin.sin_addr);
+	return sin;
+}
+
+/* Start a connection from ip, HELO, MAIL FROM. */
+static struct mt_conn *
+start(struct fixture *f, const char *ip, struct macro_set *ms)
+{
+	struct sockaddr_in	 sin = v4(ip, 40000);
+	struct mt_macros	 m = { get_macro, ms };
+	struct mt_conn		*c;
+	char			*from[] = { "<alice@example.org>", "SIZE=100",
+				    "BODY=8BITMIME", NULL };
+
+	c = conn_new(f->cfg, f->j);
+	assert_non_null(c);
+	conn_connect(c, "client.example.org", (struct sockaddr *)&sin, &m);
+	conn_helo(c, "client.example.org", &m);
+	conn_mail(c, from, &m);
+	return c;
+}
+
+static enum mt_reply
+finish(struct mt_conn *c, struct macro_set *ms, struct mt_eom_plan *plan)
+{
+	struct mt_macros	 m = { get_macro, ms };
+	struct mt_eom_plan	 p;
+
+	if (plan == NULL)
+		plan = &p;
+	(void)conn_eom_plan(c, &m, plan);
+	return conn_eom_finish(c);
+}
+
+static const struct seen *
+find_msg(int nth)
+{
+	int	 i, k = 0;
+
+	for (i = 0; i < ts.n; i++)
+		if (ts.seen[i].kind == MT_RECORD_MESSAGE && k++ == nth)
+			return &ts.seen[i];
+	fail_msg("message record %d not written (%d records)", nth, ts.n);
+	return NULL;
+}
+
+static const struct seen *
+find_conn(void)
+{
+	int	 i;
+
+	for (i = 0; i < ts.n; i++)
+		if (ts.seen[i].kind == MT_RECORD_CONNECTION)
+			return &ts.seen[i];
+	fail_msg("connection record not written");
+	return NULL;
+}
+
+/* ------------------------------------------------------------ cases */
+
+static void
+test_two_messages_one_connection(void **state)
+{
+	struct fixture		*f = *state;
+	struct macro_set	 ms = { { "{tls_version}", "TLSv1.3",
+				    "{cipher}", "TLS_AES_256_GCM_SHA384",
+				    "{cipher_bits}", "256", "{auth_authen}",
+				    "bob", "i", "4ABC123", NULL } };
+	struct mt_macros	 m = { get_macro, &ms };
+	char			*rcpt[] = { "<carol@example.net>", NULL };
+	char			*from2[] = { "<>", NULL };
+	struct mt_eom_plan	 plan;
+	struct mt_conn		*c;
+	const struct seen	*a, *b, *cn;
+
+	c = start(f, "192.0.2.7", &ms);
+	conn_rcpt(c, rcpt, &m);
+	conn_data(c, &m);
+	conn_header(c, "Message-ID", " <one@example.org> ");
+	conn_header(c, "Subject", "first");
+	conn_eoh(c, &m);
+	conn_body(c, (const unsigned char *)"hello\r\n", 7);
+	assert_int_equal(finish(c, &ms, &plan), MT_REPLY_CONTINUE);
+	assert_int_equal(plan.insert, 1);
+	assert_int_equal(plan.remove_count, 0);
+	assert_string_equal(plan.header_name, "X-Mailtrail-ID");
+
+	conn_mail(c, from2, &m);
+	conn_rcpt(c, rcpt, &m);
+	conn_data(c, &m);
+	assert_int_equal(finish(c, &ms, NULL), MT_REPLY_CONTINUE);
+	conn_close(c);
+
+	a = find_msg(0);
+	b = find_msg(1);
+	cn = find_conn();
+	assert_string_equal(a->track_id, plan.insert_value);
+	if (strcmp(a->track_id, b->track_id) >= 0)
+		fail_msg("IDs not increasing: %s then %s", a->track_id,
+		    b->track_id);
+	assert_string_equal(a->conn_id, b->conn_id);
+	assert_string_equal(a->conn_id, cn->conn_id);
+	assert_string_equal(a->mail_from, "alice@example.org");
+	assert_string_equal(a->mail_args, "SIZE=100 BODY=8BITMIME");
+	assert_string_equal(b->mail_from, "");
+	assert_string_equal(a->mid, "<one@example.org>");
+	assert_string_equal(a->qid, "4ABC123");
+	assert_string_equal(a->client, "192.0.2.7");
+	assert_string_equal(a->helo, "client.example.org");
+	assert_string_equal(a->tls_version, "TLSv1.3");
+	assert_int_equal(a->tls_bits, 256);
+	assert_string_equal(a->auth_authen, "bob");
+	assert_int_equal(a->outcome, MT_OUTCOME_ACCEPTED);
+	assert_int_equal(a->stage, MT_STAGE_EOM);
+	assert_int_equal(a->body_bytes, 7);
+	assert_int_equal(a->n_rcpts, 1);
+	assert_string_equal(a->raddr[0], "carol@example.net");
+	assert_int_equal(a->rrejected[0], 0);
+	assert_int_equal(cn->n_messages, 2);
+	assert_true(cn->close_us > 0);
+	/* One edit: our header, added at the top. */
+	assert_int_equal(a->n_edits, 1);
+	assert_int_equal(a->eaction[0], MT_EDIT_ADDED);
+	assert_int_equal(a->eindex[0], 0);
+}
+
+static void
+test_abort_records_stage(void **state)
+{
+	struct fixture		*f = *state;
+	struct macro_set	 ms = { { NULL } };
+	struct mt_macros	 m = { get_macro, &ms };
+	char			*rcpt[] = { "<x@example.net>", "NOTIFY=NEVER",
+				    NULL };
+	struct mt_conn		*c;
+	const struct seen	*a, *b;
+
+	c = start(f, "192.0.2.8", &ms);
+	conn_rcpt(c, rcpt, &m);
+	conn_abort(c);			/* RSET after RCPT */
+	conn_mail(c, rcpt, &m);
+	conn_rcpt(c, rcpt, &m);
+	conn_data(c, &m);
+	conn_header(c, "Subject", "cut");
+	conn_close(c);			/* dropped mid-DATA */
+	a = find_msg(0);
+	b = find_msg(1);
+	assert_int_equal(a->outcome, MT_OUTCOME_ABORTED);
+	assert_int_equal(a->stage, MT_STAGE_RCPT);
+	assert_int_equal(b->outcome, MT_OUTCOME_DISCONNECTED);
+	assert_int_equal(b->stage, MT_STAGE_HEADER);
+}
+
+static void
+test_rejected_recipients(void **state)
+{
+	struct fixture		*f = *state;
+	struct macro_set	 pf = { { "{rcpt_mailer}", "error",
+				    "{rcpt_host}", "5.7.1", "{rcpt_addr}",
+				    "Recipient address rejected: go away",
+				    NULL } };
+	struct macro_set	 sm = { { "{rcpt_mailer}", "error",
+				    "{rcpt_host}", "5.1.1", "{rcpt_addr}",
+				    "550 5.1.1 User unknown", NULL } };
+	struct macro_set	 ok = { { "{rcpt_mailer}", "smtp",
+				    "{rcpt_host}", "mx.example.net",
+				    "{rcpt_addr}", "good@example.net", NULL } };
+	struct mt_macros	 mpf = { get_macro, &pf }, msm = { get_macro, &sm };
+	struct mt_macros	 mok = { get_macro, &ok };
+	char			*r1[] = { "<bad@example.net>", NULL };
+	char			*r2[] = { "<nobody@example.net>", NULL };
+	char			*r3[] = { "<good@example.net>", NULL };
+	struct mt_conn		*c;
+	const struct seen	*a;
+
+	c = start(f, "192.0.2.9", &ok);
+	conn_rcpt(c, r1, &mpf);
+	conn_rcpt(c, r2, &msm);
+	conn_rcpt(c, r3, &mok);
+	conn_data(c, &mok);
+	/* At EOM the macros are the last recipient's: must not matter. */
+	assert_int_equal(finish(c, &pf, NULL), MT_REPLY_CONTINUE);
+	conn_close(c);
+	a = find_msg(0);
+	assert_int_equal(a->n_rcpts, 3);
+	assert_int_equal(a->rrejected[0], 1);
+	assert_int_equal(a->rcode[0], 0);
+	assert_string_equal(a->rstatus[0], "5.7.1");
+	assert_string_equal(a->rtext[0], "Recipient address rejected: go away");
+	assert_int_equal(a->rrejected[1], 1);
+	assert_int_equal(a->rcode[1], 550);
+	assert_string_equal(a->rstatus[1], "5.1.1");
+	assert_string_equal(a->rtext[1], "User unknown");
+	assert_int_equal(a->rrejected[2], 0);
+	assert_string_equal(a->rstatus[2], "");
+}
+
+static void
+test_forged_tracking_headers_untrusted(void **state)
+{
+	struct fixture		*f = *state;
+	struct macro_set	 ms = { { NULL } };
+	struct mt_macros	 m = { get_macro, &ms };
+	struct mt_eom_plan	 plan;
+	struct mt_conn		*c;
+	const struct seen	*a;
+
+	c = start(f, "192.0.2.10", &ms);
+	conn_data(c, &m);
+	conn_header(c, "X-Mailtrail-ID", "forged-1");
+	conn_header(c, "X-A", "a");
+	conn_header(c, "x-mailtrail-id", "forged-2");
+	conn_header(c, "X-B", "b");
+	conn_header(c, "X-MAILTRAIL-ID", "01JDZ3Q6X5K8N2T4V7W9Y0ABCD");
+	assert_int_equal(finish(c, &ms, &plan), MT_REPLY_CONTINUE);
+	conn_close(c);
+	assert_int_equal(plan.remove_count, 3);
+	assert_int_equal(plan.insert, 1);
+	a = find_msg(0);
+	assert_string_equal(a->parent, "");	/* never from a stranger */
+	assert_int_equal(a->n_edits, 4);
+	assert_int_equal(a->eaction[0], MT_EDIT_REMOVED);
+	assert_string_equal(a->evalue[0], "forged-1");
+	assert_int_equal(a->eindex[0], 1);
+	assert_string_equal(a->evalue[1], "forged-2");
+	assert_int_equal(a->eindex[2], 3);
+	assert_int_equal(a->eaction[3], MT_EDIT_ADDED);
+}
+
+static void
+test_tracking_header_trusted_is_parent(void **state)
+{
+	struct fixture		*f = *state;
+	struct macro_set	 ms = { { NULL } };
+	struct mt_eom_plan	 plan;
+	struct mt_conn		*c;
+	const struct seen	*a;
+
+	c = start(f, "10.1.2.3", &ms);
+	conn_header(c, "X-Mailtrail-ID", " 01JDZ3Q6X5K8N2T4V7W9Y0ABCD");
+	conn_header(c, "X-Mailtrail-ID", "01JDZ3Q6X5K8N2T4V7W9Y0ZZZZ");
+	assert_int_equal(finish(c, &ms, &plan), MT_REPLY_CONTINUE);
+	conn_close(c);
+	assert_int_equal(plan.remove_count, 0);
+	a = find_msg(0);
+	assert_int_equal(a->trusted, 1);
+	assert_string_equal(a->parent, "01JDZ3Q6X5K8N2T4V7W9Y0ABCD");
+	assert_int_equal(a->eaction[0], MT_EDIT_KEPT);
+	assert_int_equal(a->eaction[1], MT_EDIT_KEPT);
+}
+
+static void
+test_hostile_sizes_are_capped(void **state)
+{
+	struct fixture		*f = *state;
+	struct macro_set	 ms = { { NULL } };
+	struct mt_macros	 m = { get_macro, &ms };
+	char			*big, addr[64];
+	char			*rcpt[] = { addr, NULL };
+	struct mt_conn		*c;
+	const struct seen	*a;
+	int			 i;
+
+	big = malloc(1 << 20);
+	assert_non_null(big);
+	memset(big, 'A', (1 << 20) - 1);
+	big[(1 << 20) - 1] = '\0';
+	big[0] = '\x1b';		/* and a terminal escape */
+	c = start(f, "192.0.2.11", &ms);
+	for (i = 0; i < 5000; i++) {
+		snprintf(addr, sizeof(addr), "<r%d@example.net>", i);
+		conn_rcpt(c, rcpt, &m);
+	}
+	conn_header(c, "Subject", big);
+	conn_header(c, "X-Huge", big);
+	assert_int_equal(finish(c, &ms, NULL), MT_REPLY_CONTINUE);
+	conn_close(c);
+	free(big);
+	a = find_msg(0);
+	assert_int_equal(a->n_rcpts, 100);
+	assert_int_equal(a->rcpt_dropped, 4900);
+	assert_int_equal(a->subject_len, 1000);
+	assert_int_equal(a->subject[0], 0x1b);
+	assert_int_equal(a->truncations, 1);
+}
+
+static void
+test_eight_bit_kept_exactly(void **state)
+{
+	struct fixture		*f = *state;
+	struct macro_set	 ms = { { NULL } };
+	struct mt_conn		*c;
+	const struct seen	*a;
+
+	c = start(f, "192.0.2.12", &ms);
+	conn_header(c, "Subject", "caf\xc3\xa9 \xff\r\n\tfolded");
+	assert_int_equal(finish(c, &ms, NULL), MT_REPLY_CONTINUE);
+	conn_close(c);
+	a = find_msg(0);
+	assert_int_equal(a->subject_len, 16);
+	assert_memory_equal(a->subject, "caf\xc3\xa9 \xff\r\n\tfolded", 16);
+}
+
+static void
+test_journal_failure_on_error(void **state)
+{
+	struct fixture		*f = *state;
+	struct macro_set	 ms = { { NULL } };
+	struct mt_conn		*c;
+	char			 err[128];
+
+	ts.fail = 1;
+	c = start(f, "192.0.2.13", &ms);
+	assert_int_equal(finish(c, &ms, NULL), MT_REPLY_CONTINUE);
+	conn_close(c);
+
+	/* The same failure with on_error = tempfail. */
+	assert_int_equal(config_set(f->cfg, "on_error", "tempfail", err,
+	    sizeof(err)), 0);
+	c = start(f, "192.0.2.13", &ms);
+	assert_int_equal(finish(c, &ms, NULL), MT_REPLY_TEMPFAIL);
+	conn_close(c);
+	ts.fail = 0;
+
+	/* Healthy again: mail flows and is recorded. */
+	c = start(f, "192.0.2.13", &ms);
+	assert_int_equal(finish(c, &ms, NULL), MT_REPLY_CONTINUE);
+	conn_close(c);
+	journal_flush(f->j);
+	assert_true(ts.n >= 1);
+	assert_int_equal(find_msg(0)->outcome, MT_OUTCOME_ACCEPTED);
+}
+
+static void
+test_macro_lists(void **state)
+{
+	(void)state;
+	assert_non_null(strstr(txn_macro_list(MT_MACROS_RCPT), "{rcpt_mailer}"));
+	assert_non_null(strstr(txn_macro_list(MT_MACROS_EOM), "i"));
+	assert_non_null(strstr(txn_macro_list(MT_MACROS_MAIL), "{auth_authen}"));
+	assert_non_null(strstr(txn_macro_list(MT_MACROS_HELO), "{tls_version}"));
+	assert_string_equal(txn_macro_list(MT_MACROS_NSTAGES), "");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_two_messages_one_connection,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_abort_records_stage,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rejected_recipients,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_forged_tracking_headers_untrusted, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_tracking_header_trusted_is_parent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hostile_sizes_are_capped,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_eight_bit_kept_exactly,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_journal_failure_on_error,
+		    setup, teardown),
+		cmocka_unit_test(test_macro_lists),
+	};
+
+	return cmocka_run_group_tests_name("txn", tests, NULL, NULL);
+}
