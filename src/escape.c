@@ -15,9 +15,14 @@ mt_escape(char *out, size_t outsz, const void *src, size_t len)
 	const unsigned char *s = src;
 	size_t	 i, o = 0, need;
 	char	 tmp[4];
+	int	 fits;
 
 	if (outsz == 0)
 		return out;
+	/* When everything fits, no room is kept for "...". */
+	for (i = 0, need = 0; i < len && need < outsz; i++)
+		need += s[i] == '\\' ? 2 : (s[i] >= 0x20 && s[i] < 0x7f) ? 1 : 4;
+	fits = i == len && need < outsz;
 	for (i = 0; i < len; i++) {
 		if (s[i] == '\\') {
 			tmp[0] = '\\';
@@ -34,7 +39,7 @@ mt_escape(char *out, size_t outsz, const void *src, size_t len)
 			need = 4;
 		}
 		/* Keep room for "..." and the NUL if more input follows. */
-		if (o + need + (i + 1 < len ? 3 : 0) + 1 > outsz) {
+		if (!fits && o + need + 3 + 1 > outsz) {
 			if (o + 4 <= outsz) {
 				memcpy(out + o, "...", 3);
 				o += 3;

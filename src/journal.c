@@ -3,12 +3,14 @@
  *
  * Milter threads hand finished records to journal_submit(); the one writer
  * thread takes what is queued, up to max_batch records, and writes it in
- * one store transaction (group commit).  With durability full, submitters
- * wait until their record's batch is committed or failed, and the writer
- * starts a batch as soon as anything is queued, so the submitters that
- * arrive while a commit is in progress share the next one.  With durability
- * normal, submitters return at once and the writer commits when the oldest
- * queued record has waited commit_interval_ms or max_batch records wait.
+ * one store transaction (group commit).  With durability full,
+ * journal_submit() waits until its record's batch is committed or failed,
+ * and the writer starts a batch as soon as anything is queued, so the
+ * submitters that arrive while a commit is in progress share the next one.
+ * With durability normal, submitters return at once and the writer commits
+ * when the oldest queued record has waited commit_interval_ms or max_batch
+ * records wait.  journal_submit_async() never waits, whatever the
+ * durability (aborted transactions, connection records).
  *
  * Invariants:
  * - Mail flow first: a submitter never waits longer than commit_timeout_ms
@@ -537,8 +539,9 @@ submit_done(struct journal *j)
 	pthread_mutex_unlock(&j->lock);
 }
 
-enum journal_status
-journal_submit(struct journal *j, struct mt_record *rec)
+/* Queue rec; with wait (durable journals), wait for its commit. */
+static enum journal_status
+submit(struct journal *j, struct mt_record *rec, int wait)
 {
 	struct waiter	 w;
 	enum journal_status st;
@@ -589,8 +592,9 @@ journal_submit(struct journal *j, struct mt_record *rec)
 	j->held_bytes += cost;
 	j->accepted++;
 
-	if (!j->opts.durable) {
-		if (was_empty || j->n_queued >= j->opts.max_batch)
+	if (!wait) {
+		if (j->opts.durable || was_empty ||
+		    j->n_queued >= j->opts.max_batch)
 			pthread_cond_signal(&j->work);
 		submit_done(j);
 		return JOURNAL_OK;
@@ -622,6 +626,18 @@ journal_submit(struct journal *j, struct mt_record *rec)
 	if (st == JOURNAL_TIMEOUT)
 		mt_burst_hit(&j->b_timeout, LOG_WARNING, detail);
 	return st;
+}
+
+enum journal_status
+journal_submit(struct journal *j, struct mt_record *rec)
+{
+	return submit(j, rec, j != NULL && j->opts.durable);
+}
+
+enum journal_status
+journal_submit_async(struct journal *j, struct mt_record *rec)
+{
+	return submit(j, rec, 0);
 }
 
 void

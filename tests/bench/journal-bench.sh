@@ -10,7 +10,7 @@
 # records per commit, submit latency (full) and file bytes per message.
 #
 # Environment:
-#   JOURNAL_BENCH_RECORDS  records per case (default 2000)
+#   JOURNAL_BENCH_RECORDS  records per case (default 5000)
 #   JOURNAL_BENCH_DIR      where the journals are written (default: a new
 #                          directory under ${TMPDIR:-/var/tmp}); put it on
 #                          the disk you care about: on tmpfs fsync is free
@@ -25,7 +25,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}
 top_builddir=${top_builddir:-$(pwd)}
-records=${JOURNAL_BENCH_RECORDS:-2000}
+records=${JOURNAL_BENCH_RECORDS:-5000}
 
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/journal-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT INT TERM

@@ -41,10 +41,10 @@ MESSAGES=${CRASH_MESSAGES:-200}
 BATCH=${CRASH_BATCH:-10}
 KILLS=${CRASH_KILLS:-2}
 
-T=$(mt_tmpdir)
+mt_tmpdir T
 PF=$T/pf
-SMTP_PORT=$(free_port)
-SINK_PORT=$(free_port)
+free_port SMTP_PORT
+free_port SINK_PORT
 SOCK=$T/milter.sock
 JOURNAL=$T/journal.db
 MT_ARGS=(-o milter.socket_mode=0666 -o journal.durability=full)
@@ -83,14 +83,20 @@ mt_start "$T" "unix:$SOCK" "$JOURNAL" "${MT_ARGS[@]}" ||
 # lasts a few seconds and the kills fall inside it.
 t_stream=$(elapsed_ms)
 (
+	# stopped by the exit trap: take the running smtp-source along
+	child=
+	trap '[ -n "$child" ] && kill "$child" 2>/dev/null; exit 143' TERM
 	sent=0
 	while [ "$sent" -lt "$MESSAGES" ]; do
 		n=$BATCH
 		[ $((sent + n)) -gt "$MESSAGES" ] && n=$((MESSAGES - sent))
 		smtp-source -4 -s 4 -m "$n" -l 2048 -M crash-client.example \
 		    -f sender@crash.example -t rcpt@crash.example \
-		    -S "mailtrail crash test" "127.0.0.1:$SMTP_PORT" ||
+		    -S "mailtrail crash test" "127.0.0.1:$SMTP_PORT" &
+		child=$!
+		wait "$child" ||
 		    echo "smtp-source failed after $sent messages (status $?)"
+		child=
 		sent=$((sent + n))
 		sleep 0.15
 	done
@@ -218,7 +224,7 @@ if command -v gdb >/dev/null 2>&1; then
 		like "$SMTP_CODE $SMTP_REPLY" '^250 ' \
 		    "worst moment: Postfix accepts the message when the milter dies"
 		smtp_close
-		wait "$GDB_PID"
+		{ wait "$GDB_PID"; } 2>/dev/null
 		untrack_pid "$GDB_PID"
 		if mt_running; then
 			fail "worst moment: gdb stopped the daemon after smfi_insheader"
@@ -226,7 +232,7 @@ if command -v gdb >/dev/null 2>&1; then
 			mt_kill9
 		else
 			pass "worst moment: daemon killed right after smfi_insheader returned"
-			wait "$MT_PID" 2>/dev/null
+			{ wait "$MT_PID"; } 2>/dev/null
 			untrack_pid "$MT_PID"
 			MT_PID=
 		fi

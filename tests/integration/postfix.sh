@@ -15,6 +15,9 @@
 #   B. trusted_networks=127.0.0.0/8: a tracking header from the client is
 #      an upstream hop's, kept and recorded as parent_id.
 #
+# (swaks replaces its own header only when the name is spelt as it spells
+# it: "Message-Id".)
+#
 # Needs root, postfix, smtp-sink, swaks, sqlite3, ss; skips otherwise.
 # MT_KEEP_TMP=1 keeps the temporary directory; MT_MILTER overrides the
 # daemon's path; MT_TEST_OPTS adds daemon arguments (word-split).
@@ -35,10 +38,10 @@ FORGED1=01HZX3K4M5N6P7Q8R9S0T1V2W4
 FORGED2=forged-two
 FORGED3='forged three, with spaces'
 
-T=$(mt_tmpdir)
+mt_tmpdir T
 PF=$T/pf
-SMTP_PORT=$(free_port)
-SINK_PORT=$(free_port)
+free_port SMTP_PORT
+free_port SINK_PORT
 SOCK=$T/milter.sock
 TAG=$$.$RANDOM
 
@@ -111,7 +114,7 @@ MID1=mt-1.$TAG@client.example
 swaks --server "127.0.0.1:$SMTP_PORT" --helo helo-one.example \
     --from sender-one@example.org \
     --to "rcpt-one@example.com,$PF_REJECT_RCPT" \
-    --header "Message-ID: <$MID1>" --header "Subject: mailtrail test one" \
+    --header "Message-Id: <$MID1>" --header "Subject: mailtrail test one" \
     >"$T/swaks1.out" 2>&1
 like "$(grep -F "<$PF_REJECT_RCPT>" "$T/swaks1.out" | grep '<\*\*' | head -n 1)" \
     "554 5\.7\.1 .*$PF_REJECT_TEXT" \

@@ -8,16 +8,18 @@
 #   skip_all REASON                "1..0 # SKIP REASON", exit 0
 #   bail_out REASON                "Bail out! REASON", exit 99 (hard error)
 #   require_root, require_tool     skip_all when the test cannot run here
-#   mt_tmpdir                      a private temporary directory, removed at exit
+#   mt_tmpdir VAR                  a private temporary directory, removed at exit
 #   track_pid PID / untrack_pid    PIDs this test started; killed at exit
 #   at_exit CMD                    extra cleanup, run in reverse order
-#   free_port                      a loopback TCP port nobody listens on
+#   free_port VAR                  a loopback TCP port nobody listens on
 #   wait_for SECONDS CMD...        poll until CMD succeeds
 #   elapsed_ms                     milliseconds since the script started
 #
 # Invariants: cleanup kills only the PIDs the test recorded, never by name;
-# the exit status is 0 when every test point passed (and the plan matched),
-# 1 otherwise, so the script also works without automake's TAP driver.
+# the exit status is 0 when the TAP output is complete (failures are "not
+# ok" lines, counted by the TAP driver), 1 when the plan does not match the
+# test points run, 99 after "Bail out!".  MT_TAP_STRICT=1 also exits 1 when
+# a test point failed.
 #
 # Variables read: top_srcdir, top_builddir (exported by "make check"); when
 # absent they are guessed from the script's location and the current
@@ -195,8 +197,15 @@ _mt_cleanup()
 		    [ "${MT_KEEP_TMP_ON_FAIL:-0}" = 1 ]; }; then
 			echo "# kept $_mt_tmp"
 		else
-			rm -rf "$_mt_tmp"
+			# a process that was just stopped may still have
+			# been writing: try again once
+			rm -rf "$_mt_tmp" 2>/dev/null ||
+			    { sleep 1; rm -rf "$_mt_tmp"; }
 		fi
+	fi
+	if [ -n "$_mt_signal" ]; then
+		[ "$_tap_done" = 1 ] || echo "Bail out! interrupted by SIG$_mt_signal"
+		exit "$status"
 	fi
 	if [ "$_tap_done" = 0 ]; then
 		done_testing
@@ -204,17 +213,28 @@ _mt_cleanup()
 	if [ "$status" = 99 ]; then
 		exit 99
 	fi
-	if [ "$_tap_failed" -gt 0 ] || [ "$_tap_planned" != "$_tap_n" ]; then
+	# Failures are in the TAP stream; the driver counts them.  A non-zero
+	# status would make automake's driver report an ERROR on top of each
+	# FAIL, so it is kept for a broken run (plan mismatch), or for every
+	# failure when MT_TAP_STRICT=1 (running a script by hand).
+	if [ "$_tap_planned" != "$_tap_n" ]; then
+		exit 1
+	fi
+	if [ "$_tap_failed" -gt 0 ] && [ "${MT_TAP_STRICT:-0}" = 1 ]; then
 		exit 1
 	fi
 	exit 0
 }
 trap _mt_cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
+_mt_signal=
+trap '_mt_signal=INT; exit 130' INT
+trap '_mt_signal=TERM; exit 143' TERM
+trap '_mt_signal=HUP; exit 129' HUP
 
-# A temporary directory for this run; world-searchable, since the postfix
+# mt_tmpdir VAR: a temporary directory for this run, its path stored in
+# VAR.  Without VAR the path is printed, but then the call must not run in
+# a subshell (the exit trap must learn the path): "mt_tmpdir >/dev/null;
+# T=$_mt_tmp", not "T=$(mt_tmpdir)".  World-searchable, since the postfix
 # user must reach the sink dump directory and the milter socket inside it.
 mt_tmpdir()
 {
@@ -223,7 +243,11 @@ mt_tmpdir()
 		    bail_out "mktemp failed"
 		chmod 0755 "$_mt_tmp"
 	fi
-	echo "$_mt_tmp"
+	if [ -n "$1" ]; then
+		printf -v "$1" '%s' "$_mt_tmp"
+	else
+		echo "$_mt_tmp"		# old form: "mt_tmpdir >/dev/null; T=$_mt_tmp"
+	fi
 }
 
 # 0 when nothing listens on TCP PORT at any address.  A bound-but-listening
@@ -238,8 +262,11 @@ port_is_free()
 	[ -z "$(ss -Htn state established "sport = :$port" 2>/dev/null)" ]
 }
 
-# A free port from the ephemeral-looking range 20000-59999, chosen at random
-# and checked; differs between calls in one script.
+# free_port VAR: a free port from 20000-59999, chosen at random and checked,
+# stored in VAR (printed without VAR); differs from the ports earlier calls
+# gave, if those did not run in a subshell.  Still a race with other
+# programs: the start functions check again that the listener on the port
+# is theirs.
 free_port()
 {
 	local i port
@@ -248,7 +275,11 @@ free_port()
 		case " $_mt_ports " in *" $port "*) continue ;; esac
 		if port_is_free "$port"; then
 			_mt_ports="$_mt_ports $port"
-			echo "$port"
+			if [ -n "$1" ]; then
+				printf -v "$1" '%s' "$port"
+			else
+				echo "$port"	# old form, in $(...): not remembered
+			fi
 			return 0
 		fi
 	done

@@ -197,6 +197,8 @@ get_macro(void *arg, const char *name)
 	return NULL;
 }
 
+static struct fixture *current;
+
 static int
 setup(void **state)
 {
@@ -225,6 +227,7 @@ setup(void **state)
 	o.max_batch = 64;
 	f->j = journal_open(&o, err, sizeof(err));
 	assert_non_null(f->j);
+	current = f;
 	*state = f;
 	return 0;
 }
@@ -287,6 +290,7 @@ find_msg(int nth)
 {
 	int	 i, k = 0;
 
+	journal_flush(current->j);	/* aborts and closes are not waited for */
 	for (i = 0; i < ts.n; i++)
 		if (ts.seen[i].kind == MT_RECORD_MESSAGE && k++ == nth)
 			return &ts.seen[i];
@@ -299,6 +303,7 @@ find_conn(void)
 {
 	int	 i;
 
+	journal_flush(current->j);
 	for (i = 0; i < ts.n; i++)
 		if (ts.seen[i].kind == MT_RECORD_CONNECTION)
 			return &ts.seen[i];
