@@ -46,7 +46,7 @@ if [ -z "$bin" ]; then
 		    "${version:-unknown}" >"$work/config.h"
 	fi
 	src=$top_srcdir/src
-	# shellcheck disable=SC2086
+	# shellcheck disable=SC2046,SC2086
 	${CC:-cc} -O2 -pthread -I"$work" -I"$top_srcdir/include" \
 	    -o "$work/journal_bench" "$top_srcdir/tests/bench/journal_bench.c" \
 	    "$src/journal.c" "$src/store_sqlite.c" "$src/schema.c" \

@@ -43,6 +43,7 @@ KILLS=${CRASH_KILLS:-2}
 
 mt_tmpdir T
 PF=$T/pf
+SMTP_PORT='' SINK_PORT=''
 free_port SMTP_PORT
 free_port SINK_PORT
 SOCK=$T/milter.sock
@@ -186,14 +187,16 @@ done
 is "$(sql "$JOURNAL" 'PRAGMA integrity_check')" ok "journal passes integrity_check at the end"
 n_rows=$(sql "$JOURNAL" 'SELECT count(*) FROM messages')
 n_acc=$(sql "$JOURNAL" "SELECT count(*) FROM messages WHERE outcome = 'accepted'")
-n_milter_warn=$(grep -c 'warning: milter unix:' "$PF/maillog")
+n_milter_warn=$(grep -c "warning: milter unix:" "$PF/maillog")
+n_refused=$(grep -c "warning: connect to Milter service" "$PF/maillog")
 
 note "delivered:             $delivered"
 note "tagged:                $n_tagged"
 note "tagged, in journal:    $n_in_journal"
 note "untagged (milter down or killed mid-message): $n_untagged"
 note "journal message rows:  $n_rows ($n_acc accepted)"
-note "Postfix milter warnings: $n_milter_warn"
+note "Postfix sessions cut by a kill (warning: milter ...): $n_milter_warn"
+note "Postfix connects refused while down: $n_refused"
 
 # ---------------------------------------------------------------- the worst moment
 # Kill the daemon deterministically just after it has handed its tracking

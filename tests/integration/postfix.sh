@@ -40,6 +40,7 @@ FORGED3='forged three, with spaces'
 
 mt_tmpdir T
 PF=$T/pf
+SMTP_PORT='' SINK_PORT=''
 free_port SMTP_PORT
 free_port SINK_PORT
 SOCK=$T/milter.sock
@@ -123,7 +124,9 @@ like "$(grep 'queued as' "$T/swaks1.out")" 'queued as [0-9A-F]+' \
     "message 1 accepted by Postfix"
 
 # 2+3. two transactions on one connection (bash SMTP client).
+# (MIDn are also read as ${!mid})
 MID2=mt-2.$TAG@client.example
+# shellcheck disable=SC2034
 MID3=mt-3.$TAG@client.example
 for n in 2 3; do
 	mid=MID$n
@@ -134,7 +137,7 @@ for n in 2 3; do
 	    "Message-ID: <${!mid}>" \
 	    "" "body of message $n" >"$T/msg$n.eml"
 done
-qid2= qid3=
+qid2='' qid3=''
 if smtp_open "$SMTP_PORT" && smtp_cmd "EHLO helo-two.example"; then
 	smtp_cmd "MAIL FROM:<sender-two@example.org> BODY=8BITMIME" &&
 	    smtp_cmd "RCPT TO:<rcpt-2@example.com>" &&

@@ -9,28 +9,39 @@
 #	lay out an instance in DIR: DIR/conf (config_directory: main.cf,
 #	master.cf, the access map), DIR/queue, DIR/data (owned by postfix),
 #	DIR/maillog.  The queue is not inside the configuration directory:
-#	"postfix start" checks that everything there belongs to root.  MILTER_SOCKET may be empty
-#	(no milter).  Everything is relayed to [127.0.0.1]:SINK_PORT; no
-#	domain is local.  The recipient PF_REJECT_RCPT is rejected by a
-#	check_recipient_access map with the text PF_REJECT_TEXT.
+#	"postfix start" checks that everything there belongs to root.
+#	MILTER_SOCKET is spelt as Postfix spells it ("unix:/path",
+#	"inet:127.0.0.1:PORT" -- not the daemon's "inet:PORT@127.0.0.1"),
+#	or empty for no milter.  The milter_* settings are taken from the
+#	documented snippet, etc/postfix-main.cf, so the tests check what
+#	postmasters are told to use.  Everything is relayed to
+#	[127.0.0.1]:SINK_PORT; no domain is local.  The recipient
+#	PF_REJECT_RCPT is rejected by a check_recipient_access map:
+#	"554 PF_REJECT_CODE <rcpt>: Recipient address rejected:
+#	PF_REJECT_TEXT".  Extra arguments are appended to main.cf.
 #   pf_start DIR / pf_stop DIR
 #   pf_wait_queue_empty DIR [SECONDS]
-#   pf_queue_ids DIR		queue IDs of messages cleanup accepted, in order
+#   pf_queue_ids DIR		"QUEUEID <message-id>" lines from DIR/maillog
+#   pf_queue_id_of DIR MSGID	the queue ID of that Message-ID (no <>)
 #   sink_start DIR PORT / sink_stop
 #	smtp-sink dumping each message to its own file under DIR/sink/
 #   sink_files DIR		the dump files, oldest first
 #   sink_message FILE		the message as Postfix delivered it (the
 #				sink's own X-* and Received: lines removed)
+#   sink_env FILE NAME		a sink envelope record (Mail-Args, ...)
+#   smtp_open/smtp_cmd/smtp_data/smtp_close
+#				a bash SMTP client (see below)
+#   msg_headers FILE		header fields, unfolded, one a line
 #
-# Invariant: pf_stop and sink_stop are registered with at_exit by the start
-# functions, so a failing test leaves no instance running.
+# Invariant: pf_start registers pf_stop with at_exit and sink_start records
+# smtp-sink's PID with track_pid, so a failing test leaves nothing running.
 
 PF_REJECT_RCPT=blocked@example.net
 PF_REJECT_CODE=5.7.1
 PF_REJECT_TEXT="mailtrail test: this recipient is refused"
 PF_HOSTNAME=mx.mailtrail-test.example
 
-# The milter macros mailtrail asks for; the same lists as etc/postfix-main.cf.
+# The milter settings, when etc/postfix-main.cf cannot be read.
 PF_MILTER_MACROS='milter_connect_macros = j {daemon_name} v {client_addr} {client_port} {client_name} {client_ptr} {client_resolve}
 milter_helo_macros = {tls_version} {cipher} {cipher_bits} {cert_subject} {cert_issuer}
 milter_mail_macros = i {auth_type} {auth_authen} {auth_author} {mail_addr}
@@ -89,8 +100,13 @@ in_flow_delay = 0
 EOF
 		if [ -n "$milter" ]; then
 			echo "smtpd_milters = { $milter, default_action=accept }"
-			echo "milter_protocol = 6"
-			echo "$PF_MILTER_MACROS"
+			if [ -r "$top_srcdir/etc/postfix-main.cf" ]; then
+				grep '^milter_[a-z_]* *=' \
+				    "$top_srcdir/etc/postfix-main.cf"
+			else
+				echo "milter_protocol = 6"
+				echo "$PF_MILTER_MACROS"
+			fi
 		fi
 		for line in "$@"; do
 			printf '%s\n' "$line"
@@ -300,6 +316,9 @@ sink_env()
 # timeout/EOF, SMTP_CODE=000).
 
 _smtp_fd=
+SMTP_CODE=
+# shellcheck disable=SC2034 # read by the tests
+SMTP_REPLY=
 
 _smtp_reply()
 {
@@ -308,6 +327,7 @@ _smtp_reply()
 	SMTP_REPLY=
 	while IFS= read -r -t 30 -u "$_smtp_fd" line; do
 		line=${line%$'\r'}
+		# shellcheck disable=SC2034 # read by the tests
 		SMTP_REPLY=$line
 		if [[ $line =~ ^[0-9]{3}- ]]; then
 			continue
