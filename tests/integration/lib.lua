@@ -2,6 +2,9 @@
 -- hostile.lua): checks printed as "CHECK ok|fail DESC" and scenario steps
 -- shaped like what Postfix sends.  Loaded with dofile(lib).
 
+-- The tracking header name (-D hdr=NAME to override).
+HDR = hdr or "X-Mailtrail-ID"
+
 function check(cond, desc)
 	if cond then
 		mt.echo("CHECK ok " .. desc)
@@ -57,10 +60,10 @@ function finish(conn, name)
 	must(mt.eom(conn), "eom")
 	check(mt.getreply(conn) == SMFIR_CONTINUE or
 	    mt.getreply(conn) == SMFIR_ACCEPT, name .. ": message accepted")
-	local id = mt.getheader(conn, "X-Mailtrail-ID", 0)
+	local id = mt.getheader(conn, HDR, 0)
 	check(id ~= nil and string.len(id) == 26,
 	    name .. ": tracking header added (" .. tostring(id) .. ")")
-	check(mt.eom_check(conn, MT_HDRINSERT, "X-Mailtrail-ID", id, 0),
+	check(mt.eom_check(conn, MT_HDRINSERT, HDR, id, 0),
 	    name .. ": tracking header inserted at the top (index 0)")
 	mt.echo("ID " .. name .. " " .. tostring(id))
 	return id
