@@ -264,16 +264,20 @@ cb_eom(SMFICTX *ctx)
 	struct session		*s = session_get(ctx);
 	struct mt_macros	 m = MACROS(ctx);
 	struct mt_eom_plan	 plan;
+	int			 planned;
 
 	if (s == NULL)
 		return SMFIS_CONTINUE;
-	if (conn_eom_plan(s->conn, &m, &plan) == 0)
-		apply_plan(ctx, s, &plan);
-	if (conn_eom_finish(s->conn) == MT_REPLY_TEMPFAIL) {
+	/* The record is committed before any header change is sent. */
+	planned = conn_eom_plan(s->conn, &m, &plan) == 0;
+	if (conn_eom_finish(s->conn, planned ? &plan : NULL) ==
+	    MT_REPLY_TEMPFAIL) {
 		(void)smfi_setreply(ctx, "451", "4.3.0",
 		    "message tracking unavailable, try again later");
 		return SMFIS_TEMPFAIL;
 	}
+	if (planned)
+		apply_plan(ctx, s, &plan);
 	return SMFIS_CONTINUE;
 }
 

@@ -162,10 +162,10 @@ log_counters(void)
 		journal_counters(state.journal, &j);
 	mt_log(LOG_INFO, "stats connections=%llu messages=%llu "
 	    "truncations=%llu alloc_failures=%llu journal_errors=%llu "
-	    "forged_removed=%llu committed=%llu commits=%llu "
+	    "forged_removed=%llu edit_failures=%llu committed=%llu commits=%llu "
 	    "refused_full=%llu failed=%llu timeouts=%llu queued=%llu",
 	    t.connections, t.messages, t.truncations, t.alloc_failures,
-	    t.journal_errors, t.forged_removed,
+	    t.journal_errors, t.forged_removed, t.edit_failures,
 	    (unsigned long long)j.committed, (unsigned long long)j.commits,
 	    (unsigned long long)j.refused_full, (unsigned long long)j.failed,
 	    (unsigned long long)j.timeouts, (unsigned long long)j.queued);

@@ -44,6 +44,7 @@ struct mt_conn {
 static struct {
 	unsigned long long connections, messages, truncations;
 	unsigned long long alloc_failures, journal_errors, forged_removed;
+	unsigned long long edit_failures;
 } counters;
 
 #define COUNT(field)	__atomic_add_fetch(&counters.field, 1, __ATOMIC_RELAXED)
@@ -51,6 +52,7 @@ static struct {
 static struct mt_burst burst_alloc = MT_BURST_INIT("out of memory", 60);
 static struct mt_burst burst_journal = MT_BURST_INIT("journal", 60);
 static struct mt_burst burst_trunc = MT_BURST_INIT("value truncated", 300);
+static struct mt_burst burst_edit = MT_BURST_INIT("header edit failed", 60);
 
 /* ------------------------------------------------------------ macros */
 
@@ -583,9 +585,9 @@ conn_eom_plan(struct mt_conn *c, const struct mt_macros *m,
 void
 conn_eom_edit_failed(struct mt_conn *c, const char *what)
 {
-	note_failure(c, what);
-	mt_log(LOG_WARNING, "%s header edit failed: %s",
-	    c->cur != NULL ? c->cur->msg.track_id : c->info.conn_id, what);
+	COUNT(edit_failures);
+	mt_burst_hit(&burst_edit, LOG_WARNING, what);
+	(void)c;
 }
 
 static void
@@ -611,15 +613,18 @@ log_message(const struct mt_conn *c, const struct mt_record *rec)
 }
 
 enum mt_reply
-conn_eom_finish(struct mt_conn *c)
+conn_eom_finish(struct mt_conn *c, struct mt_eom_plan *plan)
 {
 	enum mt_reply	 fail_reply;
 	enum journal_status st;
 
 	fail_reply = c->cfg->on_error == MT_ON_ERROR_TEMPFAIL ?
 	    MT_REPLY_TEMPFAIL : MT_REPLY_CONTINUE;
-	if (c->cur == NULL)
+	if (c->cur == NULL) {
+		if (plan != NULL)
+			plan->insert = 0;
 		return c->lost ? fail_reply : MT_REPLY_CONTINUE;
+	}
 	log_message(c, c->cur);
 	/*
 	 * XXX When a durable commit times out, the record stays queued and may
@@ -628,6 +633,8 @@ conn_eom_finish(struct mt_conn *c)
 	 */
 	st = hand_over(c, c->failed && fail_reply == MT_REPLY_TEMPFAIL ?
 	    MT_OUTCOME_TEMPFAILED : MT_OUTCOME_ACCEPTED, 1);
+	if (st != JOURNAL_OK && plan != NULL)
+		plan->insert = 0;	/* no tracking ID without its record */
 	if (c->failed || st != JOURNAL_OK)
 		return fail_reply;
 	return MT_REPLY_CONTINUE;
@@ -679,5 +686,7 @@ txn_counters(struct txn_counters *out)
 	out->journal_errors = __atomic_load_n(&counters.journal_errors,
 	    __ATOMIC_RELAXED);
 	out->forged_removed = __atomic_load_n(&counters.forged_removed,
+	    __ATOMIC_RELAXED);
+	out->edit_failures = __atomic_load_n(&counters.edit_failures,
 	    __ATOMIC_RELAXED);
 }

@@ -116,19 +116,29 @@ struct mt_eom_plan {
 int	 conn_eom_plan(struct mt_conn *c, const struct mt_macros *m,
 	    struct mt_eom_plan *plan);
 
-/* Step 2 (only on failure): an edit of the plan could not be made. */
-void	 conn_eom_edit_failed(struct mt_conn *c, const char *what);
-
 enum mt_reply {
 	MT_REPLY_CONTINUE = 0,		/* let the message through */
 	MT_REPLY_TEMPFAIL		/* on_error = tempfail and something failed */
 };
 
 /*
- * Step 3: hand the record to the journal (waiting for the commit under
- * durability full) and say how to answer the MTA.
+ * Step 2: hand the record (with its planned edits) to the journal, waiting
+ * for the commit under durability full, and say how to answer the MTA.
+ * This comes before any header change reaches the MTA: a milter that dies
+ * after its header was sent but before its record was committed would let
+ * a tracking ID through that the journal never heard of.  When the journal
+ * did not take the record, plan->insert is cleared (no ID without a
+ * record); forged headers are removed all the same.  On MT_REPLY_TEMPFAIL
+ * the message is refused and the plan need not be applied.  plan may be
+ * NULL when conn_eom_plan returned -1.
  */
-enum mt_reply conn_eom_finish(struct mt_conn *c);
+enum mt_reply conn_eom_finish(struct mt_conn *c, struct mt_eom_plan *plan);
+
+/*
+ * Step 3 (only on failure): an edit of the plan could not be made.  The
+ * record is already committed: this is logged and counted.
+ */
+void	 conn_eom_edit_failed(struct mt_conn *c, const char *what);
 
 /* ABORT: the transaction ended before end-of-message (RSET, MTA reject). */
 void	 conn_abort(struct mt_conn *c);
@@ -147,6 +157,7 @@ struct txn_counters {
 	unsigned long long alloc_failures;
 	unsigned long long journal_errors;
 	unsigned long long forged_removed;
+	unsigned long long edit_failures;
 };
 void	 txn_counters(struct txn_counters *out);
 

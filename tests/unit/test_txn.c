@@ -281,8 +281,9 @@ finish(struct mt_conn *c, struct macro_set *ms, struct mt_eom_plan *plan)
 
 	if (plan == NULL)
 		plan = &p;
-	(void)conn_eom_plan(c, &m, plan);
-	return conn_eom_finish(c);
+	if (conn_eom_plan(c, &m, plan) != 0)
+		return conn_eom_finish(c, NULL);
+	return conn_eom_finish(c, plan);
 }
 
 static const struct seen *
@@ -562,11 +563,16 @@ test_journal_failure_on_error(void **state)
 	struct fixture		*f = *state;
 	struct macro_set	 ms = { { NULL } };
 	struct mt_conn		*c;
+	struct mt_eom_plan	 plan;
 	char			 err[128];
 
 	ts.fail = 1;
 	c = start(f, "192.0.2.13", &ms);
-	assert_int_equal(finish(c, &ms, NULL), MT_REPLY_CONTINUE);
+	conn_header(c, "X-Mailtrail-ID", "forged");
+	assert_int_equal(finish(c, &ms, &plan), MT_REPLY_CONTINUE);
+	/* No tracking ID without its record; forged headers still go. */
+	assert_int_equal(plan.insert, 0);
+	assert_int_equal(plan.remove_count, 1);
 	conn_close(c);
 
 	/* The same failure with on_error = tempfail. */
@@ -577,9 +583,10 @@ test_journal_failure_on_error(void **state)
 	conn_close(c);
 	ts.fail = 0;
 
-	/* Healthy again: mail flows and is recorded. */
+	/* Healthy again: mail flows, is recorded and tagged. */
 	c = start(f, "192.0.2.13", &ms);
-	assert_int_equal(finish(c, &ms, NULL), MT_REPLY_CONTINUE);
+	assert_int_equal(finish(c, &ms, &plan), MT_REPLY_CONTINUE);
+	assert_int_equal(plan.insert, 1);
 	conn_close(c);
 	journal_flush(f->j);
 	assert_true(ts.n >= 1);
