@@ -26,7 +26,7 @@
 #include "mailtrail/clock.h"
 #include "mailtrail/schema.h"
 
-#define SCHEMA_LATEST	1
+#define SCHEMA_LATEST	2
 
 const int SCHEMA_VERSION = SCHEMA_LATEST;
 
@@ -128,9 +128,59 @@ static const char migration_1[] =
 "CREATE INDEX header_edits_action ON header_edits (action)"
 " WHERE action <> 'added';\n";
 
+/*
+ * Version 1 -> 2: authentication results.  One row per SPF identity
+ * checked (MAIL FROM, HELO) and per DKIM signature; the message keeps a
+ * summary of each and the Authentication-Results header we added.
+ */
+static const char migration_2[] =
+"ALTER TABLE messages ADD COLUMN spf_result TEXT;\n"
+"ALTER TABLE messages ADD COLUMN dkim_result TEXT;\n"
+"ALTER TABLE messages ADD COLUMN authres TEXT;\n"
+"CREATE TABLE spf_results (\n"
+"	id		INTEGER PRIMARY KEY,\n"
+"	message		INTEGER NOT NULL REFERENCES messages (id),\n"
+"	identity	TEXT NOT NULL"
+" CHECK (identity IN ('mailfrom', 'helo')),\n"
+"	domain		TEXT,\n"
+"	result		TEXT NOT NULL CHECK (result IN ('none', 'neutral',"
+" 'pass', 'fail', 'softfail', 'temperror', 'permerror', 'skipped')),\n"
+"	mechanism	TEXT,\n"
+"	explanation	TEXT,\n"
+"	skip_reason	TEXT,\n"
+"	elapsed_us	INTEGER,\n"
+"	time		INTEGER NOT NULL\n"
+");\n"
+"CREATE INDEX spf_results_message ON spf_results (message);\n"
+"CREATE INDEX spf_results_audit ON spf_results (time, result)"
+" WHERE result NOT IN ('pass', 'none', 'skipped');\n"
+"CREATE INDEX spf_results_domain ON spf_results (domain COLLATE NOCASE,"
+" time);\n"
+"CREATE TABLE dkim_signatures (\n"
+"	id		INTEGER PRIMARY KEY,\n"
+"	message		INTEGER NOT NULL REFERENCES messages (id),\n"
+"	seq		INTEGER NOT NULL,\n"
+"	domain		TEXT,\n"
+"	selector	TEXT,\n"
+"	algorithm	TEXT,\n"
+"	identity	TEXT,\n"
+"	key_bits	INTEGER,\n"
+"	result		TEXT NOT NULL CHECK (result IN ('pass', 'fail',"
+" 'neutral', 'policy', 'temperror', 'permerror')),\n"
+"	reason		TEXT,\n"
+"	header_b	TEXT,\n"
+"	time		INTEGER NOT NULL\n"
+");\n"
+"CREATE INDEX dkim_signatures_message ON dkim_signatures (message);\n"
+"CREATE INDEX dkim_signatures_audit ON dkim_signatures (time, result)"
+" WHERE result <> 'pass';\n"
+"CREATE INDEX dkim_signatures_domain ON dkim_signatures"
+" (domain COLLATE NOCASE, time);\n";
+
 /* migration[i] takes version i to i + 1.  Append only. */
 static const char *const migration[] = {
 	migration_1,
+	migration_2,
 };
 
 _Static_assert(sizeof(migration) / sizeof(migration[0]) == SCHEMA_LATEST,

@@ -557,12 +557,16 @@ static void
 test_schema_fresh(void **state)
 {
 	static const char *const want_tables =
-	    "connections,header_edits,messages,meta,recipients";
+	    "connections,dkim_signatures,header_edits,messages,meta,"
+	    "recipients,spf_results";
 	static const char *const want_indexes =
-	    "connections_client,connections_time,header_edits_action,"
+	    "connections_client,connections_time,dkim_signatures_audit,"
+	    "dkim_signatures_domain,dkim_signatures_message,"
+	    "header_edits_action,"
 	    "header_edits_message,messages_conn,messages_mail_from,"
 	    "messages_message_id,messages_parent,messages_queue_id,"
-	    "messages_start,recipients_address,recipients_message";
+	    "messages_start,recipients_address,recipients_message,"
+	    "spf_results_audit,spf_results_domain,spf_results_message";
 	struct mt_store	*st;
 	struct mt_record *rec;
 	sqlite3		*db;
@@ -589,8 +593,8 @@ test_schema_fresh(void **state)
 	check_text(db, "SELECT group_concat(name) FROM (SELECT name FROM"
 	    " sqlite_master WHERE type = 'index' AND name NOT LIKE"
 	    " 'sqlite_autoindex%' ORDER BY name)", want_indexes);
-	CHECK_INT("user_version", q_int(db, "PRAGMA user_version"), 1);
-	CHECK_INT("SCHEMA_VERSION", SCHEMA_VERSION, 1);
+	CHECK_INT("user_version", q_int(db, "PRAGMA user_version"), 2);
+	CHECK_INT("SCHEMA_VERSION", SCHEMA_VERSION, 2);
 	check_text(db, "PRAGMA journal_mode", "wal");
 	check_text(db, "SELECT value FROM meta WHERE key = 'created_by'",
 	    "mailtrail " PACKAGE_VERSION);
@@ -691,11 +695,11 @@ test_schema_refused(void **state)
 	} cases[] = {
 		{ "newer schema", "newer.db", 1, "PRAGMA user_version = 7;"
 		    " CREATE TABLE messages (x);",
-		    "has schema version 7, newer than this mailtrail (1);"
+		    "has schema version 7, newer than this mailtrail (2);"
 		    " upgrade mailtrail",
 		    "PRAGMA user_version", "7" },
 		{ "newer schema keeps its journal mode", "newer2.db", 1,
-		    "PRAGMA user_version = 2;", "newer than this mailtrail",
+		    "PRAGMA user_version = 3;", "newer than this mailtrail",
 		    "PRAGMA journal_mode", "delete" },
 		{ "not a database", "junk.db", 0,
 		    "This is a text file, not a database.\n"
@@ -758,9 +762,10 @@ test_schema_migrate_to(void **state)
 		{ "to 1", 1, 0, 1, 5, NULL },
 		{ "to 1 again", 1, 0, 1, 5, NULL },
 		{ "to 0 does not downgrade", 0, 0, 1, 5, NULL },
-		{ "to a version that does not exist", 2, -1, 1, 5,
-		    "no schema version 2" },
-		{ "to a negative version", -1, -1, 1, 5, "no schema version" },
+		{ "to 2", 2, 0, 2, 7, NULL },
+		{ "to a version that does not exist", 3, -1, 2, 7,
+		    "no schema version 3" },
+		{ "to a negative version", -1, -1, 2, 7, "no schema version" },
 	};
 	sqlite3		*db;
 	char		 err[512];
@@ -793,6 +798,31 @@ test_schema_migrate_to(void **state)
 	CHECK_INT("foreign tables", schema_migrate(db, err, sizeof(err)), -1);
 	CHECK_HAS("foreign tables", err, "not a mailtrail journal");
 	CHECK_INT("foreign tables left alone", schema_version(db), 0);
+	sqlite3_close(db);
+}
+
+/* A version 1 journal holding data is upgraded in place, data kept. */
+static void
+test_schema_upgrade_keeps_data(void **state)
+{
+	sqlite3		*db;
+	char		 err[512];
+
+	(void)state;
+	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+	assert_int_equal(schema_migrate_to(db, 1, err, sizeof(err)), 0);
+	assert_int_equal(sqlite3_exec(db,
+	    "INSERT INTO connections (id, conn_uid, connect_time)"
+	    " VALUES (1, 'C1', 10);"
+	    "INSERT INTO messages (id, track_id, conn_id, start_time, stage,"
+	    " outcome, mail_from) VALUES (1, 'T1', 1, 11, 'eom', 'accepted',"
+	    " 'a@example.org');", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(schema_migrate(db, err, sizeof(err)), 0);
+	CHECK_INT("upgraded", schema_version(db), SCHEMA_VERSION);
+	check_text(db, "SELECT track_id || '|' || mail_from || '|' ||"
+	    " IFNULL(spf_result, 'NULL') FROM messages", "T1|a@example.org|NULL");
+	CHECK_INT("new tables empty", q_int(db, "SELECT (SELECT count(*) FROM"
+	    " spf_results) + (SELECT count(*) FROM dkim_signatures)"), 0);
 	sqlite3_close(db);
 }
 
@@ -1917,6 +1947,7 @@ main(void)
 		cmocka_unit_test(test_schema_reopen_noop),
 		cmocka_unit_test(test_schema_refused),
 		cmocka_unit_test(test_schema_migrate_to),
+		cmocka_unit_test(test_schema_upgrade_keeps_data),
 		cmocka_unit_test(test_store_readonly_reader),
 		cmocka_unit_test(test_store_bytes_exact),
 		cmocka_unit_test(test_store_message_rows),
