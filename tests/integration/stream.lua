@@ -1,6 +1,7 @@
 -- stream.lua - send "count" messages (-D count=N, default 5), each on its
 -- own connection from 192.0.2.20, and check each end-of-message reply
 -- against "expect" (-D expect=continue|tempfail|any, default continue).
+-- With -D sameconn=1 all messages share one connection.
 -- Prints "REPLY msgN continue|tempfail|other" for every message and
 -- "ID msgN <tracking id>" for each message that got one.
 
@@ -9,8 +10,13 @@ dofile(lib)
 local n = tonumber(count or "5")
 local want = expect or "continue"
 
+local shared = nil
+
 local function one(i)
-	local c = open("stream.example.org", "192.0.2.20")
+	local c = shared
+	if c == nil then
+		c = open("stream.example.org", "192.0.2.20")
+	end
 	must(mt.mailfrom(c, "<stream@example.org>"), "mailfrom")
 	accepted_rcpt(c, "<sink@example.net>")
 	must(mt.header(c, "Message-ID", "<stream-" .. i .. "@example.org>"),
@@ -39,12 +45,19 @@ local function one(i)
 	if id ~= nil then
 		mt.echo("ID msg" .. i .. " " .. id)
 	end
-	must(mt.disconnect(c), "disconnect")
+	if sameconn ~= nil then
+		shared = c
+	else
+		must(mt.disconnect(c), "disconnect")
+	end
 end
 
 local ok, err = pcall(function()
 	for i = 1, n do
 		one(i)
+	end
+	if shared ~= nil then
+		must(mt.disconnect(shared), "disconnect")
 	end
 end)
 if not ok then
