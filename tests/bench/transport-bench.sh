@@ -217,10 +217,11 @@ bench_sink_start()
 		d=$T/sinkdump
 		mkdir -p "$d"
 	fi
-	chown postfix "$d" && chmod 0755 "$d" || bail_out "cannot set up $d"
 	SINK_DUMP=$d/dump
-	: >"$SINK_DUMP" && chown postfix "$SINK_DUMP" ||
-	    bail_out "cannot create $SINK_DUMP"
+	if ! chown postfix "$d" || ! chmod 0755 "$d" || ! : >"$SINK_DUMP" ||
+	    ! chown postfix "$SINK_DUMP"; then
+		bail_out "cannot set up the sink's dump file $SINK_DUMP"
+	fi
 	if ! port_is_free "$SINK_PORT"; then
 		bail_out "sink port $SINK_PORT is already taken"
 	fi

@@ -1,0 +1,84 @@
+/*
+ * dkimv.h - DKIM verification (RFC 6376, RFC 8301, RFC 8463) with
+ * libopendkim, fed as the message streams in.
+ *
+ * A struct mt_dkimv holds the library handle and our resolver hooks (key
+ * lookups through struct mt_resolver, with a deadline); one struct
+ * mt_dkimv_msg verifies one message: headers, end of headers, body chunks
+ * (no second copy of the message), then the results at end-of-message.
+ * RFC 8301: rsa-sha1 signatures and RSA keys shorter than min_key_bits
+ * never count as pass (result "policy", with the reason).  Thread-safe
+ * for distinct messages.
+ */
+#ifndef MAILTRAIL_DKIMV_H
+#define MAILTRAIL_DKIMV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mailtrail/resolver.h"
+
+enum mt_dkim_result {
+	MT_DKIM_PASS = 0,
+	MT_DKIM_FAIL,
+	MT_DKIM_NEUTRAL,
+	MT_DKIM_POLICY,
+	MT_DKIM_TEMPERROR,
+	MT_DKIM_PERMERROR
+};
+
+struct mt_dkim_sig {
+	char		 domain[256];		/* d= */
+	char		 selector[128];		/* s= */
+	char		 algorithm[32];		/* a=: "rsa-sha256", "ed25519-sha256" */
+	char		 identity[256];		/* i= */
+	char		 header_b[9];		/* first 8 characters of b= */
+	int		 key_bits;		/* 0 when the key was not read */
+	enum mt_dkim_result result;
+	char		 reason[128];		/* "body hash mismatch", "bad signature",
+						   "key not found", "key revoked",
+						   "signature expired", "syntax error",
+						   "key too small", "rsa-sha1 not
+						   accepted (RFC 8301)", ... */
+};
+
+struct mt_dkimv_opts {
+	size_t		 max_signatures;	/* verify at most this many */
+	int		 min_key_bits;		/* RSA keys below: policy (1024) */
+	int		 timeout_ms;		/* key lookups of one message */
+};
+
+struct mt_dkimv;
+struct mt_dkimv_msg;
+
+/* The verifier; r borrowed.  NULL with a message in err. */
+struct mt_dkimv *dkimv_new(const struct mt_dkimv_opts *opts,
+	    struct mt_resolver *r, char *err, size_t errlen);
+void	 dkimv_free(struct mt_dkimv *d);
+
+/* One message (id: for log lines).  NULL on failure (logged). */
+struct mt_dkimv_msg *dkimv_msg_new(struct mt_dkimv *d, const char *id);
+
+/* Feed: each returns 0, or -1 once verification cannot go on (then the
+ * remaining calls are cheap no-ops and dkimv_msg_end reports why). */
+int	 dkimv_msg_header(struct mt_dkimv_msg *m, const char *name,
+	    const char *value);
+int	 dkimv_msg_eoh(struct mt_dkimv_msg *m);
+int	 dkimv_msg_body(struct mt_dkimv_msg *m, const unsigned char *buf,
+	    size_t len);
+
+/*
+ * End of message: verify and fill sigs[0..*nsigs) (at most max).  Returns
+ * 0 when the message carried no signature (*nsigs = 0: "none"), 1 when it
+ * did, -1 on an internal failure (reason in sigs[0].reason, *nsigs = 0).
+ */
+int	 dkimv_msg_end(struct mt_dkimv_msg *m, struct mt_dkim_sig *sigs,
+	    size_t max, size_t *nsigs);
+
+/* Free.  NULL is a no-op. */
+void	 dkimv_msg_free(struct mt_dkimv_msg *m);
+
+/* "pass", "fail", "neutral", "policy", "temperror", "permerror". */
+const char *dkimv_result_name(enum mt_dkim_result r);
+
+#endif

@@ -1,0 +1,2 @@
+/* authres.c - being written. */
+#include "mailtrail/authres.h"

@@ -1,0 +1,2 @@
+/* dkimv.c - being written. */
+#include "mailtrail/dkimv.h"

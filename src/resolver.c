@@ -1,0 +1,2 @@
+/* resolver.c - being written. */
+#include "mailtrail/resolver.h"

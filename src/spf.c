@@ -1,0 +1,2 @@
+/* spf.c - being written. */
+#include "mailtrail/spf.h"
