@@ -49,7 +49,7 @@ session_ensure(SMFICTX *ctx)
 		return NULL;
 	s->actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS;
 	cfg = daemon_config_get();
-	s->conn = conn_new(cfg, daemon_journal());
+	s->conn = conn_new(cfg, daemon_ctx());
 	config_unref(cfg);
 	if (s->conn == NULL) {
 		free(s);
@@ -230,17 +230,35 @@ cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 	return reply(s, SMFIP_NR_BODY);
 }
 
-/* Apply the plan: deletions from the highest index down, then our header. */
+/* Insert name: value at the top, or note the failure. */
+static void
+insert_top(SMFICTX *ctx, struct session *s, const char *name,
+    const char *value)
+{
+	if ((s->actions & SMFIF_ADDHDRS) == 0)
+		conn_eom_edit_failed(s->conn, "the MTA does not allow adding "
+		    "headers");
+	else if (smfi_insheader(ctx, 0, (char *)name, (char *)value) !=
+	    MI_SUCCESS)
+		conn_eom_edit_failed(s->conn, "adding a header");
+}
+
+/*
+ * Apply the plan: deletions, each from the highest index down, then our
+ * headers inserted at the top (the last inserted ends up first).
+ */
 static void
 apply_plan(SMFICTX *ctx, struct session *s, const struct mt_eom_plan *plan)
 {
 	char		*name = (char *)plan->header_name;
 	unsigned	 i;
+	size_t		 k;
 
-	if ((s->actions & SMFIF_CHGHDRS) == 0 && plan->remove_count > 0)
+	if ((s->actions & SMFIF_CHGHDRS) == 0 &&
+	    (plan->remove_count > 0 || plan->n_ar_remove > 0))
 		conn_eom_edit_failed(s->conn, "the MTA does not allow "
-		    "header changes: forged tracking headers kept");
-	else
+		    "header changes: forged headers kept");
+	else {
 		for (i = plan->remove_count; i >= 1; i--)
 			if (smfi_chgheader(ctx, name, (int)i, NULL) !=
 			    MI_SUCCESS) {
@@ -248,14 +266,20 @@ apply_plan(SMFICTX *ctx, struct session *s, const struct mt_eom_plan *plan)
 				    "removing a forged tracking header");
 				break;
 			}
-	if (!plan->insert)
-		return;
-	if ((s->actions & SMFIF_ADDHDRS) == 0)
-		conn_eom_edit_failed(s->conn, "the MTA does not allow adding "
-		    "headers: tracking header not added");
-	else if (smfi_insheader(ctx, 0, name,
-	    (char *)plan->insert_value) != MI_SUCCESS)
-		conn_eom_edit_failed(s->conn, "adding the tracking header");
+		for (k = 0; k < plan->n_ar_remove; k++)
+			if (smfi_chgheader(ctx, "Authentication-Results",
+			    (int)plan->ar_remove[k], NULL) != MI_SUCCESS) {
+				conn_eom_edit_failed(s->conn, "removing a "
+				    "forged Authentication-Results header");
+				break;
+			}
+	}
+	if (plan->insert)
+		insert_top(ctx, s, name, plan->insert_value);
+	if (plan->received_spf != NULL)
+		insert_top(ctx, s, "Received-SPF", plan->received_spf);
+	if (plan->authres != NULL)
+		insert_top(ctx, s, "Authentication-Results", plan->authres);
 }
 
 static sfsistat

@@ -15,6 +15,8 @@
 /* Implemented in main.c. */
 struct mt_config *daemon_config_get(void);	/* a new reference */
 struct journal	 *daemon_journal(void);		/* borrowed */
+struct mt_ctx;
+const struct mt_ctx *daemon_ctx(void);		/* borrowed */
 int		  daemon_socket_is_inet(void);
 
 /* The filter description to pass to smfi_register. */

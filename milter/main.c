@@ -30,8 +30,11 @@
 #include <libmilter/mfapi.h>
 
 #include "mailtrail/config.h"
+#include "mailtrail/dkimv.h"
 #include "mailtrail/journal.h"
 #include "mailtrail/log.h"
+#include "mailtrail/resolver.h"
+#include "mailtrail/spf.h"
 #include "mailtrail/store.h"
 #include "mailtrail/txn.h"
 #include "callbacks.h"
@@ -49,7 +52,15 @@ static struct {
 	const char		*overrides[MAX_OVERRIDES];	/* "key=value" */
 	int			 n_overrides;
 	struct mt_store_sqlite_opts store_opts;
+	struct mt_resolver	*resolver;
+	struct mt_ctx		 ctx;		/* journal, spf, dkimv */
 } state = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+const struct mt_ctx *
+daemon_ctx(void)
+{
+	return &state.ctx;
+}
 
 struct mt_config *
 daemon_config_get(void)
@@ -162,10 +173,12 @@ log_counters(void)
 		journal_counters(state.journal, &j);
 	mt_log(LOG_INFO, "stats connections=%llu messages=%llu "
 	    "truncations=%llu alloc_failures=%llu journal_errors=%llu "
-	    "forged_removed=%llu edit_failures=%llu committed=%llu commits=%llu "
+	    "forged_removed=%llu forged_authres_removed=%llu spf_checks=%llu "
+	    "dkim_messages=%llu edit_failures=%llu committed=%llu commits=%llu "
 	    "refused_full=%llu failed=%llu timeouts=%llu queued=%llu",
 	    t.connections, t.messages, t.truncations, t.alloc_failures,
-	    t.journal_errors, t.forged_removed, t.edit_failures,
+	    t.journal_errors, t.forged_removed, t.forged_authres_removed,
+	    t.spf_checks, t.dkim_messages, t.edit_failures,
 	    (unsigned long long)j.committed, (unsigned long long)j.commits,
 	    (unsigned long long)j.refused_full, (unsigned long long)j.failed,
 	    (unsigned long long)j.timeouts, (unsigned long long)j.queued);
@@ -198,6 +211,11 @@ warn_restart_needed(const struct mt_config *old, const struct mt_config *new)
 	DIFF_NUM(queue_max_records, "journal.queue_max_records");
 	DIFF_NUM(queue_max_bytes, "journal.queue_max_bytes");
 	DIFF_NUM(journal_mode, "journal.mode");
+	DIFF_NUM(spf_timeout_ms, "spf.timeout");
+	DIFF_NUM(spf_attempts, "spf.attempts");
+	DIFF_NUM(spf_deadline_ms, "spf.deadline");
+	DIFF_NUM(dkim_timeout_ms, "dkim.timeout");
+	DIFF_NUM(dkim_min_key_bits, "dkim.min_key_bits");
 #undef DIFF_STR
 #undef DIFF_NUM
 }
@@ -246,6 +264,36 @@ static struct mt_store *
 open_store(void *arg, char *err, size_t errlen)
 {
 	return store_sqlite_open(arg, err, errlen);
+}
+
+/*
+ * The resolver and the SPF and DKIM evaluators, shared by all connections.
+ * They are built even when spf.enabled / dkim.enabled are off, so that a
+ * reload can turn the checks on; their timeouts are read here only.
+ */
+static int
+open_auth(const struct mt_config *cfg, char *err, size_t errlen)
+{
+	struct mt_resolver_opts	 ro;
+	struct mt_spf_opts	 so;
+	struct mt_dkimv_opts	 dko;
+
+	ro.timeout_ms = cfg->spf_timeout_ms;
+	ro.attempts = cfg->spf_attempts;
+	if ((state.resolver = resolver_new(&ro, err, errlen)) == NULL)
+		return -1;
+	so.deadline_ms = cfg->spf_deadline_ms;
+	so.receiver = cfg->authserv_id;
+	if ((state.ctx.spf = spf_new(&so, state.resolver, err, errlen)) ==
+	    NULL)
+		return -1;
+	dko.max_signatures = 50;	/* the per-message cap is the config's */
+	dko.min_key_bits = cfg->dkim_min_key_bits;
+	dko.timeout_ms = cfg->dkim_timeout_ms;
+	if ((state.ctx.dkimv = dkimv_new(&dko, state.resolver, err,
+	    errlen)) == NULL)
+		return -1;
+	return 0;
 }
 
 static int
@@ -491,6 +539,12 @@ main(int argc, char **argv)
 			    "journal: %s\n", err);
 		return EX_CANTCREAT;
 	}
+	state.ctx.journal = state.journal;
+	if (open_auth(cfg, err, sizeof(err)) != 0) {
+		mt_log(LOG_ERR, "%s", err);
+		journal_close(state.journal);
+		return EX_SOFTWARE;
+	}
 	if (pthread_create(&tid, NULL, signal_thread, &sigs) != 0) {
 		mt_log(LOG_ERR, "cannot start the signal thread");
 		journal_close(state.journal);
@@ -507,6 +561,9 @@ main(int argc, char **argv)
 	mt_log(LOG_NOTICE, "stopping: flushing the journal");
 	journal_close(state.journal);
 	state.journal = NULL;
+	spf_free(state.ctx.spf);
+	dkimv_free(state.ctx.dkimv);
+	resolver_free(state.resolver);
 	{
 		struct txn_counters t;
 

@@ -232,6 +232,44 @@ authres_build(char *buf, size_t bufsz, const char *authserv_id,
 	return o.overflow ? -1 : (int)o.len;
 }
 
+int
+authres_received_spf(char *buf, size_t bufsz, const char *receiver,
+    const struct mt_spf_outcome *spf, const char *client_ip,
+    const char *mailfrom, const char *helo)
+{
+	struct out	 o = { buf, bufsz, 0, 0, 0 };
+	const char	*at;
+	char		 v[320];
+
+	if (bufsz == 0)
+		return -1;
+	buf[0] = '\0';
+	o.line = strlen("Received-SPF: ");
+	puts_(&o, spf_result_name(spf->result));
+	/* client-ip: only what inet_pton accepts back. */
+	if (client_ip != NULL && strlen(client_ip) < 64 &&
+	    strspn(client_ip, "0123456789abcdefABCDEF.:") == strlen(client_ip)) {
+		snprintf(v, sizeof(v), "%s;", client_ip);
+		prop(&o, "client-ip", v);
+	}
+	if (mailfrom != NULL && (at = strrchr(mailfrom, '@')) != NULL &&
+	    is_dot_atom(mailfrom, (size_t)(at - mailfrom)) &&
+	    is_domain(at + 1, strlen(at + 1)) && strlen(mailfrom) < 300) {
+		snprintf(v, sizeof(v), "\"%s\";", mailfrom);
+		prop(&o, "envelope-from", v);
+	}
+	if (helo != NULL && is_domain(helo, strlen(helo))) {
+		snprintf(v, sizeof(v), "%s;", helo);
+		prop(&o, "helo", v);
+	}
+	if (receiver != NULL && authres_valid_authserv_id(receiver)) {
+		snprintf(v, sizeof(v), "%s;", receiver);
+		prop(&o, "receiver", v);
+	}
+	prop(&o, "identity", "mailfrom");
+	return o.overflow ? -1 : (int)o.len;
+}
+
 /* ------------------------------------------------------------ parsing */
 
 struct cur {

@@ -235,13 +235,62 @@ static const struct conf_option options[] = {
 	  .allowed = "a header field name: 1..64 printable ASCII characters "
 	    "except ':'",
 	  .doc = "Name of the tracking header added to each message." },
-	{ .path = "tracking.authserv_id", .type = OPT_STRING,
+
+	/* authres { } */
+	{ .path = "authres.authserv_id", .type = OPT_STRING,
 	  .offset = F(authserv_id), .def = "", .check = check_authserv_id,
 	  .flags = OPTF_HOSTNAME,
 	  .allowed = "\"\" or a dot-atom of letters, digits and "
 	    "!#$%&'*+-/=?^_`{|}~, at most 255 characters",
 	  .doc = "authserv-id of our Authentication-Results headers "
 	    "(RFC 8601); \"\" = this host's name." },
+	{ .path = "authres.remove_forged", .type = OPT_BOOL,
+	  .offset = F(remove_forged_authres), .def = "true",
+	  .doc = "Remove Authentication-Results headers claiming our "
+	    "authserv-id from untrusted clients." },
+
+	/* spf { } */
+	{ .path = "spf.enabled", .type = OPT_BOOL, .offset = F(spf_enabled),
+	  .def = "true",
+	  .doc = "Evaluate SPF for the MAIL FROM and HELO identities." },
+	{ .path = "spf.timeout", .type = OPT_MS, .offset = F(spf_timeout_ms),
+	  .def = "2000", .min = 100, .max = 30000,
+	  .doc = "Timeout of one DNS query attempt, in milliseconds "
+	    "(read at start-up)." },
+	{ .path = "spf.attempts", .type = OPT_INT, .offset = F(spf_attempts),
+	  .def = "2", .min = 1, .max = 5,
+	  .doc = "Attempts per DNS query (read at start-up)." },
+	{ .path = "spf.deadline", .type = OPT_MS, .offset = F(spf_deadline_ms),
+	  .def = "10000", .min = 100, .max = 120000,
+	  .doc = "Longest time for one SPF evaluation and all its lookups, "
+	    "in milliseconds; then temperror (read at start-up)." },
+	{ .path = "spf.skip_trusted", .type = OPT_BOOL,
+	  .offset = F(spf_skip_trusted), .def = "true",
+	  .doc = "Skip SPF for clients in trusted_networks (recorded as "
+	    "skipped)." },
+	{ .path = "spf.skip_authenticated", .type = OPT_BOOL,
+	  .offset = F(spf_skip_authenticated), .def = "true",
+	  .doc = "Skip SPF for SMTP AUTH clients (recorded as skipped)." },
+	{ .path = "spf.received_spf_header", .type = OPT_BOOL,
+	  .offset = F(spf_received_header), .def = "false",
+	  .doc = "Also add a Received-SPF header (RFC 7208 section 9.1)." },
+
+	/* dkim { } */
+	{ .path = "dkim.enabled", .type = OPT_BOOL, .offset = F(dkim_enabled),
+	  .def = "true",
+	  .doc = "Verify the DKIM signatures of each message." },
+	{ .path = "dkim.max_signatures", .type = OPT_COUNT,
+	  .offset = F(dkim_max_signatures), .def = "5", .min = 1, .max = 50,
+	  .doc = "Signatures verified and recorded per message." },
+	{ .path = "dkim.min_key_bits", .type = OPT_INT,
+	  .offset = F(dkim_min_key_bits), .def = "1024", .min = 512,
+	  .max = 8192,
+	  .doc = "Smallest RSA key that can pass (RFC 8301: 1024); smaller "
+	    "ones give policy." },
+	{ .path = "dkim.timeout", .type = OPT_MS, .offset = F(dkim_timeout_ms),
+	  .def = "10000", .min = 100, .max = 120000,
+	  .doc = "Longest time for the key lookups of one message, in "
+	    "milliseconds; then temperror." },
 
 	/* top level */
 	{ .path = "trusted_networks", .type = OPT_CIDRS, .offset = F(trusted),
@@ -669,7 +718,7 @@ check_authserv_id(const char *v, char *why, size_t whylen)
  * The host name as an authserv-id.
  * XXX when the kernel's host name is unset or not a valid authserv-id we
  * fall back to "localhost"; mailtrail.conf(5) tells the administrator to
- * set tracking.authserv_id explicitly on gateways.
+ * set authres.authserv_id explicitly on gateways.
  */
 static void
 host_authserv_id(char *buf, size_t bufsz)

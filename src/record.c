@@ -69,6 +69,10 @@ record_msg_clear(struct mt_msg_rec *m)
 	mt_bytes_clear(&m->hdr_date);
 	mt_bytes_clear(&m->hdr_subject);
 	mt_bytes_clear(&m->error);
+	mt_bytes_clear(&m->authres);
+	free(m->dkim);
+	m->dkim = NULL;
+	m->n_dkim = 0;
 	for (i = 0; i < m->n_rcpts; i++) {
 		mt_bytes_clear(&m->rcpts[i].addr);
 		mt_bytes_clear(&m->rcpts[i].args);
@@ -108,7 +112,8 @@ record_account(struct mt_record *rec)
 #undef ADD
 	n += m->parent_id.len + m->mail_from.len + m->mail_args.len +
 	    m->queue_id.len + m->message_id.len + m->hdr_from.len +
-	    m->hdr_date.len + m->hdr_subject.len + m->error.len;
+	    m->hdr_date.len + m->hdr_subject.len + m->error.len +
+	    m->authres.len + m->n_dkim * sizeof(*m->dkim);
 	for (i = 0; i < m->n_rcpts; i++)
 		n += sizeof(m->rcpts[i]) + m->rcpts[i].addr.len +
 		    m->rcpts[i].args.len + m->rcpts[i].status.len +
@@ -117,6 +122,42 @@ record_account(struct mt_record *rec)
 		n += sizeof(m->edits[i]) + m->edits[i].name.len +
 		    m->edits[i].value.len;
 	rec->mem = n;
+}
+
+const char *
+record_spf_summary(const struct mt_msg_rec *m)
+{
+	const struct mt_spf_rec *r = NULL;
+	size_t	 i;
+
+	for (i = 0; i < m->n_spf; i++) {
+		if (m->spf[i].identity == MT_SPF_MAILFROM &&
+		    !(m->mail_from.len == 0 && MT_BYTES_ISSET(&m->mail_from)))
+			r = &m->spf[i];
+		else if (m->spf[i].identity == MT_SPF_HELO && r == NULL &&
+		    m->mail_from.len == 0)
+			r = &m->spf[i];
+	}
+	if (r == NULL && m->n_spf > 0)
+		r = &m->spf[0];
+	if (r == NULL)
+		return NULL;
+	return r->skipped ? "skipped" : spf_result_name(r->outcome.result);
+}
+
+const char *
+record_dkim_summary(const struct mt_msg_rec *m)
+{
+	size_t	 i;
+
+	if (!m->dkim_done)
+		return NULL;
+	if (m->n_dkim == 0)
+		return "none";
+	for (i = 0; i < m->n_dkim; i++)
+		if (m->dkim[i].result == MT_DKIM_PASS)
+			return "pass";
+	return dkimv_result_name(m->dkim[0].result);
 }
 
 const char *

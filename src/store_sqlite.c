@@ -47,6 +47,8 @@ struct sqlite_store {
 	sqlite3_stmt	*msg_insert;
 	sqlite3_stmt	*rcpt_insert;
 	sqlite3_stmt	*edit_insert;
+	sqlite3_stmt	*spf_insert;
+	sqlite3_stmt	*dkim_insert;
 };
 
 /*
@@ -91,14 +93,24 @@ static const char sql_msg_insert[] =
 " stage, outcome, mail_from, mail_args, queue_id, message_id, hdr_from,"
 " hdr_date, subject, header_bytes, body_bytes, size, n_headers,"
 " rcpt_accepted, rcpt_rejected, rcpt_dropped, edits_dropped, truncations,"
-" error)"
+" error, spf_result, dkim_result, authres)"
 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
-" ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)";
+" ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)";
 
 static const char sql_rcpt_insert[] =
 "INSERT INTO recipients (message, seq, time, address, args, status,"
 " reply_code, enhanced_code, reply_text)"
 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+
+static const char sql_spf_insert[] =
+"INSERT INTO spf_results (message, identity, domain, result, mechanism,"
+" explanation, skip_reason, elapsed_us, time)"
+" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+
+static const char sql_dkim_insert[] =
+"INSERT INTO dkim_signatures (message, seq, domain, selector, algorithm,"
+" identity, key_bits, result, reason, header_b, time)"
+" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
 
 static const char sql_edit_insert[] =
 "INSERT INTO header_edits (message, action, name, value, idx, reason)"
@@ -296,6 +308,9 @@ write_msg(struct sqlite_store *s, const struct mt_msg_rec *m, int64_t conn_id,
 	bind_u64(&b, m->n_edits_dropped);
 	bind_int(&b, m->truncations);
 	bind_bytes(&b, &m->error);
+	bind_str(&b, record_spf_summary(m));
+	bind_str(&b, record_dkim_summary(m));
+	bind_bytes(&b, &m->authres);
 	if (run(s, s->msg_insert, b.rc, NULL, "writing message", err,
 	    errlen) < 0)
 		return -1;
@@ -340,6 +355,56 @@ write_edit(struct sqlite_store *s, const struct mt_header_edit *e,
 	    errlen);
 }
 
+/* A fixed-size string from a library (DNS-derived: bound, never SQL text). */
+static void
+bind_text_or_null(struct binder *b, const char *v)
+{
+	bind_str(b, v != NULL && v[0] != '\0' ? v : NULL);
+}
+
+static int
+write_spf(struct sqlite_store *s, const struct mt_spf_rec *r, int64_t msg_id,
+    char *err, size_t errlen)
+{
+	struct binder	 b;
+
+	bind_start(&b, s->spf_insert);
+	bind_int(&b, msg_id);
+	bind_str(&b, r->identity == MT_SPF_HELO ? "helo" : "mailfrom");
+	bind_text_or_null(&b, r->outcome.domain);
+	bind_str(&b, r->skipped ? "skipped" :
+	    spf_result_name(r->outcome.result));
+	bind_text_or_null(&b, r->skipped ? NULL : r->outcome.mechanism);
+	bind_text_or_null(&b, r->skipped ? NULL : r->outcome.explanation);
+	bind_str(&b, r->skipped ? r->skip_reason : NULL);
+	bind_int_or_null(&b, r->skipped ? 0 : r->outcome.elapsed_us, 0);
+	bind_int(&b, r->time_us);
+	return run(s, s->spf_insert, b.rc, NULL, "writing SPF result", err,
+	    errlen);
+}
+
+static int
+write_dkim(struct sqlite_store *s, const struct mt_dkim_sig *d, size_t seq,
+    int64_t msg_id, int64_t time_us, char *err, size_t errlen)
+{
+	struct binder	 b;
+
+	bind_start(&b, s->dkim_insert);
+	bind_int(&b, msg_id);
+	bind_u64(&b, seq);
+	bind_text_or_null(&b, d->domain);
+	bind_text_or_null(&b, d->selector);
+	bind_text_or_null(&b, d->algorithm);
+	bind_text_or_null(&b, d->identity);
+	bind_int_or_null(&b, d->key_bits, 0);
+	bind_str(&b, dkimv_result_name(d->result));
+	bind_text_or_null(&b, d->reason);
+	bind_text_or_null(&b, d->header_b);
+	bind_int(&b, time_us);
+	return run(s, s->dkim_insert, b.rc, NULL, "writing DKIM signature",
+	    err, errlen);
+}
+
 static int
 sq_write(struct mt_store *st, const struct mt_record *rec, char *err,
     size_t errlen)
@@ -360,6 +425,13 @@ sq_write(struct mt_store *st, const struct mt_record *rec, char *err,
 			return -1;
 	for (i = 0; i < m->n_edits; i++)
 		if (write_edit(s, &m->edits[i], msg_id, err, errlen) < 0)
+			return -1;
+	for (i = 0; i < m->n_spf; i++)
+		if (write_spf(s, &m->spf[i], msg_id, err, errlen) < 0)
+			return -1;
+	for (i = 0; i < m->n_dkim; i++)
+		if (write_dkim(s, &m->dkim[i], i + 1, msg_id, m->end_us, err,
+		    errlen) < 0)
 			return -1;
 	return 0;
 }
@@ -419,6 +491,8 @@ sq_close(struct mt_store *st)
 	sqlite3_finalize(s->msg_insert);
 	sqlite3_finalize(s->rcpt_insert);
 	sqlite3_finalize(s->edit_insert);
+	sqlite3_finalize(s->spf_insert);
+	sqlite3_finalize(s->dkim_insert);
 	if (s->db != NULL) {
 		sq_rollback(st);
 		sqlite3_close(s->db);
@@ -577,7 +651,9 @@ store_sqlite_open(const struct mt_store_sqlite_opts *opts, char *err,
 	if (prepare(s, sql_conn_upsert, &s->conn_upsert, err, errlen) < 0 ||
 	    prepare(s, sql_msg_insert, &s->msg_insert, err, errlen) < 0 ||
 	    prepare(s, sql_rcpt_insert, &s->rcpt_insert, err, errlen) < 0 ||
-	    prepare(s, sql_edit_insert, &s->edit_insert, err, errlen) < 0)
+	    prepare(s, sql_edit_insert, &s->edit_insert, err, errlen) < 0 ||
+	    prepare(s, sql_spf_insert, &s->spf_insert, err, errlen) < 0 ||
+	    prepare(s, sql_dkim_insert, &s->dkim_insert, err, errlen) < 0)
 		goto fail;
 	return &s->store;
 

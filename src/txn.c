@@ -12,7 +12,15 @@
  * arrives.  From an untrusted client all of them are deleted at
  * end-of-message, by index from the highest down (indexes count headers of
  * that name and shift after each deletion); from a trusted client they are
- * kept and the topmost valid one becomes the parent ID.
+ * kept and the topmost valid one becomes the parent ID.  Authentication-
+ * Results headers are counted the same way; those claiming our authserv-id
+ * from an untrusted client are deleted (RFC 8601 section 5).
+ *
+ * Authentication: DKIM verification is fed header by header and chunk by
+ * chunk as the message streams in; SPF for both identities and the end of
+ * DKIM run at end-of-message, where the MTA waits longest, under their own
+ * deadlines.  The HELO result is kept per connection and reused while the
+ * HELO name does not change.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -21,6 +29,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "mailtrail/authres.h"
 #include "mailtrail/clock.h"
 #include "mailtrail/escape.h"
 #include "mailtrail/log.h"
@@ -31,7 +40,8 @@
 
 struct mt_conn {
 	struct mt_config	*cfg;		/* our reference */
-	struct journal		*journal;	/* borrowed */
+	struct mt_ctx		 ctx;		/* borrowed handles */
+	struct journal		*journal;	/* = ctx.journal */
 	struct mt_conn_rec	 info;		/* live connection facts */
 	struct mt_record	*cur;		/* open transaction, or NULL */
 	unsigned		 track_seen;	/* tracking headers in this message */
@@ -39,12 +49,27 @@ struct mt_conn {
 	int			 lost;		/* a transaction we could not record */
 	size_t			 rcpt_alloc;
 	size_t			 edit_alloc;
+
+	/* Authentication, per transaction. */
+	struct mt_dkimv_msg	*dkim;		/* verification in progress */
+	int			 dkim_failed;	/* could not start: not evaluated */
+	unsigned		 ar_seen;	/* Authentication-Results so far */
+	unsigned		*ar_remove;	/* indexes to delete (ascending) */
+	size_t			 n_ar_remove, ar_remove_alloc;
+	unsigned		*ar_plan;	/* the same, highest first */
+	char			*authres_value;	/* built at end-of-message */
+	char			*rspf_value;
+
+	/* The HELO identity's SPF result, while the HELO name is the same. */
+	int			 helo_spf_done;
+	struct mt_spf_outcome	 helo_spf;
 };
 
 static struct {
 	unsigned long long connections, messages, truncations;
 	unsigned long long alloc_failures, journal_errors, forged_removed;
-	unsigned long long edit_failures;
+	unsigned long long forged_authres_removed, edit_failures;
+	unsigned long long spf_checks, dkim_messages;
 } counters;
 
 #define COUNT(field)	__atomic_add_fetch(&counters.field, 1, __ATOMIC_RELAXED)
@@ -282,7 +307,7 @@ hand_over(struct mt_conn *c, enum mt_outcome outcome, int wait)
 /* ------------------------------------------------------------ lifecycle */
 
 struct mt_conn *
-conn_new(struct mt_config *cfg, struct journal *j)
+conn_new(struct mt_config *cfg, const struct mt_ctx *ctx)
 {
 	struct mt_conn	*c;
 
@@ -292,7 +317,8 @@ conn_new(struct mt_config *cfg, struct journal *j)
 		return NULL;
 	}
 	c->cfg = config_ref(cfg);
-	c->journal = j;
+	c->ctx = *ctx;
+	c->journal = ctx->journal;
 	c->info.tls_bits = -1;
 	c->info.connect_us = mt_now_us();
 	if (trackid_new_at(c->info.conn_id, c->info.connect_us) < 0)
@@ -362,6 +388,9 @@ conn_connect(struct mt_conn *c, const char *hostname,
 void
 conn_helo(struct mt_conn *c, const char *helo, const struct mt_macros *m)
 {
+	if (helo == NULL || c->info.helo.data == NULL ||
+	    strcmp(helo, c->info.helo.data) != 0)
+		c->helo_spf_done = 0;
 	set_value(c, &c->info.helo, helo);
 	read_tls(c, m);
 }
@@ -381,6 +410,21 @@ conn_unknown(struct mt_conn *c, const char *cmd)
 		alloc_failed(c, "recording an unknown command");
 }
 
+/* Drop the authentication state of the transaction that ended. */
+static void
+end_auth(struct mt_conn *c)
+{
+	dkimv_msg_free(c->dkim);
+	c->dkim = NULL;
+	c->dkim_failed = 0;
+	c->ar_seen = 0;
+	c->n_ar_remove = 0;
+	free(c->authres_value);
+	c->authres_value = NULL;
+	free(c->rspf_value);
+	c->rspf_value = NULL;
+}
+
 void
 conn_mail(struct mt_conn *c, char **argv, const struct mt_macros *m)
 {
@@ -388,6 +432,7 @@ conn_mail(struct mt_conn *c, char **argv, const struct mt_macros *m)
 
 	if (c->cur != NULL)
 		(void)hand_over(c, MT_OUTCOME_ABORTED, 0);
+	end_auth(c);
 	c->failed = 0;
 	c->lost = 0;
 	c->track_seen = 0;
@@ -495,6 +540,54 @@ set_trimmed(struct mt_conn *c, struct mt_bytes *b, const char *v)
 	set_bytes(c, b, v, len);
 }
 
+/* Start DKIM verification at the first header, when it is on. */
+static void
+feed_dkim_header(struct mt_conn *c, const char *name, const char *value)
+{
+	if (c->dkim == NULL && !c->dkim_failed && c->cfg->dkim_enabled &&
+	    c->ctx.dkimv != NULL) {
+		c->dkim = dkimv_msg_new(c->ctx.dkimv, c->cur->msg.track_id);
+		if (c->dkim == NULL)
+			c->dkim_failed = 1;
+		else
+			COUNT(dkim_messages);
+	}
+	if (c->dkim != NULL)
+		(void)dkimv_msg_header(c->dkim, name, value);
+}
+
+/* An Authentication-Results header: ours if it claims our authserv-id. */
+static void
+note_authres(struct mt_conn *c, const char *name, const char *value)
+{
+	unsigned	*a;
+	size_t		 n;
+
+	c->ar_seen++;
+	if (!authres_claims(value, strlen(value), c->cfg->authserv_id))
+		return;
+	if (c->info.trusted || !c->cfg->remove_forged_authres) {
+		add_edit(c, MT_EDIT_KEPT, name, value, (int)c->ar_seen,
+		    c->info.trusted ? "Authentication-Results from a trusted "
+		    "network" : "forged Authentication-Results kept "
+		    "(authres.remove_forged = false)");
+		return;
+	}
+	if (c->n_ar_remove == c->ar_remove_alloc) {
+		n = c->ar_remove_alloc == 0 ? 4 : c->ar_remove_alloc * 2;
+		if ((a = realloc(c->ar_remove, n * sizeof(*a))) == NULL) {
+			alloc_failed(c, "recording a forged header");
+			return;
+		}
+		c->ar_remove = a;
+		c->ar_remove_alloc = n;
+	}
+	c->ar_remove[c->n_ar_remove++] = c->ar_seen;
+	COUNT(forged_authres_removed);
+	add_edit(c, MT_EDIT_REMOVED, name, value, (int)c->ar_seen,
+	    "forged Authentication-Results from an untrusted client");
+}
+
 void
 conn_header(struct mt_conn *c, const char *name, const char *value)
 {
@@ -510,7 +603,10 @@ conn_header(struct mt_conn *c, const char *name, const char *value)
 	/* "Name: value\r\n" */
 	msg->header_bytes += strlen(name) + strlen(value) + 4;
 
-	if (strcasecmp(name, c->cfg->tracking_header) == 0) {
+	feed_dkim_header(c, name, value);
+	if (strcasecmp(name, "Authentication-Results") == 0)
+		note_authres(c, name, value);
+	else if (strcasecmp(name, c->cfg->tracking_header) == 0) {
 		c->track_seen++;
 		if (c->info.trusted) {
 			const char *v = value;
@@ -551,27 +647,177 @@ conn_eoh(struct mt_conn *c, const struct mt_macros *m)
 {
 	advance(c, MT_STAGE_EOH);
 	read_queue_id(c, m);
+	if (c->dkim != NULL)
+		(void)dkimv_msg_eoh(c->dkim);
 }
 
 void
 conn_body(struct mt_conn *c, const unsigned char *chunk, size_t len)
 {
-	(void)chunk;
 	if (c->cur == NULL)
 		return;
 	advance(c, MT_STAGE_BODY);
 	c->cur->msg.body_bytes += len;
+	if (c->dkim != NULL)
+		(void)dkimv_msg_body(c->dkim, chunk, len);
+}
+
+/* Why SPF is not evaluated for this client, or NULL. */
+static const char *
+spf_skip_reason(const struct mt_conn *c)
+{
+	if (c->info.trusted && c->cfg->spf_skip_trusted)
+		return "trusted network";
+	if (c->info.auth_authen.len > 0 && c->cfg->spf_skip_authenticated)
+		return "authenticated client (SMTP AUTH)";
+	if (c->info.client_addr.len == 0)
+		return "client address unknown";
+	return NULL;
+}
+
+/* Evaluate (or skip) SPF for both identities into the record. */
+static void
+run_spf(struct mt_conn *c)
+{
+	struct mt_msg_rec	*msg = &c->cur->msg;
+	const char		*skip, *helo, *from;
+	struct mt_spf_rec	*r;
+
+	if (!c->cfg->spf_enabled || c->ctx.spf == NULL)
+		return;
+	helo = c->info.helo.data != NULL ? c->info.helo.data : "";
+	from = msg->mail_from.data != NULL ? msg->mail_from.data : "";
+	skip = spf_skip_reason(c);
+
+	r = &msg->spf[msg->n_spf++];
+	r->identity = MT_SPF_MAILFROM;
+	r->time_us = mt_now_us();
+	if (skip != NULL) {
+		r->skipped = 1;
+		r->skip_reason = skip;
+	} else {
+		COUNT(spf_checks);
+		spf_check(c->ctx.spf, MT_SPF_MAILFROM,
+		    c->info.client_addr.data, helo, from, &r->outcome);
+	}
+	if (helo[0] == '\0')
+		return;
+	r = &msg->spf[msg->n_spf++];
+	r->identity = MT_SPF_HELO;
+	r->time_us = mt_now_us();
+	if (skip != NULL) {
+		r->skipped = 1;
+		r->skip_reason = skip;
+		return;
+	}
+	if (!c->helo_spf_done) {
+		COUNT(spf_checks);
+		spf_check(c->ctx.spf, MT_SPF_HELO, c->info.client_addr.data,
+		    helo, from, &c->helo_spf);
+		c->helo_spf_done = 1;
+	}
+	r->outcome = c->helo_spf;
+}
+
+/* Finish DKIM verification into the record. */
+static void
+run_dkim(struct mt_conn *c)
+{
+	struct mt_msg_rec	*msg = &c->cur->msg;
+	struct mt_dkim_sig	*sigs;
+	size_t			 max = c->cfg->dkim_max_signatures, n = 0;
+	int			 rc;
+
+	if (c->dkim == NULL)
+		return;
+	if ((sigs = calloc(max, sizeof(*sigs))) == NULL) {
+		alloc_failed(c, "DKIM results");
+		return;
+	}
+	rc = dkimv_msg_end(c->dkim, sigs, max, &n);
+	dkimv_msg_free(c->dkim);
+	c->dkim = NULL;
+	if (rc < 0) {
+		note_failure(c, "DKIM verification failed internally");
+		free(sigs);
+		return;
+	}
+	msg->dkim = sigs;
+	msg->n_dkim = n;
+	msg->dkim_done = 1;
+}
+
+/* The SPF result that goes in Authentication-Results (NULL: none). */
+static const struct mt_spf_outcome *
+spf_for_header(const struct mt_msg_rec *msg, int *helo)
+{
+	size_t	 i;
+	int	 null_sender = msg->mail_from.len == 0;
+
+	for (i = 0; i < msg->n_spf; i++) {
+		if (msg->spf[i].skipped)
+			continue;
+		if (msg->spf[i].identity == (null_sender ? MT_SPF_HELO :
+		    MT_SPF_MAILFROM)) {
+			*helo = null_sender;
+			return &msg->spf[i].outcome;
+		}
+	}
+	/* The null sender with no HELO: the MAIL FROM evaluation stands. */
+	for (i = 0; i < msg->n_spf; i++)
+		if (!msg->spf[i].skipped) {
+			*helo = msg->spf[i].identity == MT_SPF_HELO;
+			return &msg->spf[i].outcome;
+		}
+	return NULL;
+}
+
+/* Build our Authentication-Results (and Received-SPF) values. */
+static void
+build_authres(struct mt_conn *c)
+{
+	struct mt_msg_rec		*msg = &c->cur->msg;
+	const struct mt_spf_outcome	*spf;
+	char				 buf[4096];
+	int				 helo = 0, n;
+
+	if (msg->n_spf == 0 && !msg->dkim_done)
+		return;		/* nothing evaluated: nothing to say */
+	spf = spf_for_header(msg, &helo);
+	n = authres_build(buf, sizeof(buf), c->cfg->authserv_id, spf, helo,
+	    msg->mail_from.data, c->info.helo.data, msg->dkim, msg->n_dkim,
+	    msg->dkim_done);
+	if (n < 0) {
+		note_failure(c, "Authentication-Results did not fit");
+		return;
+	}
+	if ((c->authres_value = strdup(buf)) == NULL) {
+		alloc_failed(c, "Authentication-Results");
+		return;
+	}
+	set_bytes(c, &msg->authres, buf, (size_t)n);
+	if (c->cfg->spf_received_header && spf != NULL && !helo &&
+	    authres_received_spf(buf, sizeof(buf), c->cfg->authserv_id, spf,
+	    c->info.client_addr.data, msg->mail_from.data,
+	    c->info.helo.data) > 0)
+		c->rspf_value = strdup(buf);
 }
 
 int
 conn_eom_plan(struct mt_conn *c, const struct mt_macros *m,
     struct mt_eom_plan *plan)
 {
+	size_t	 i;
+
 	memset(plan, 0, sizeof(*plan));
 	if (c->cur == NULL)
 		return -1;
 	advance(c, MT_STAGE_EOM);
 	read_queue_id(c, m);
+	run_spf(c);
+	run_dkim(c);
+	build_authres(c);
+
 	plan->header_name = c->cfg->tracking_header;
 	plan->remove_count = c->info.trusted ? 0 : c->track_seen;
 	plan->insert = 1;
@@ -579,6 +825,30 @@ conn_eom_plan(struct mt_conn *c, const struct mt_macros *m,
 	    sizeof(plan->insert_value));
 	add_edit(c, MT_EDIT_ADDED, c->cfg->tracking_header,
 	    c->cur->msg.track_id, 0, "tracking ID");
+	if (c->n_ar_remove > 0) {
+		/* The deletion order: highest index first. */
+		free(c->ar_plan);
+		c->ar_plan = malloc(c->n_ar_remove * sizeof(*c->ar_plan));
+		if (c->ar_plan == NULL)
+			alloc_failed(c, "planning header deletions");
+		else {
+			for (i = 0; i < c->n_ar_remove; i++)
+				c->ar_plan[i] =
+				    c->ar_remove[c->n_ar_remove - 1 - i];
+			plan->ar_remove = c->ar_plan;
+			plan->n_ar_remove = c->n_ar_remove;
+		}
+	}
+	if (c->rspf_value != NULL) {
+		plan->received_spf = c->rspf_value;
+		add_edit(c, MT_EDIT_ADDED, "Received-SPF", c->rspf_value, 0,
+		    "SPF result");
+	}
+	if (c->authres_value != NULL) {
+		plan->authres = c->authres_value;
+		add_edit(c, MT_EDIT_ADDED, "Authentication-Results",
+		    c->authres_value, 0, "authentication results");
+	}
 	return 0;
 }
 
@@ -645,6 +915,7 @@ conn_abort(struct mt_conn *c)
 {
 	if (c->cur != NULL)
 		(void)hand_over(c, MT_OUTCOME_ABORTED, 0);
+	end_auth(c);
 }
 
 void
@@ -669,6 +940,9 @@ conn_close(struct mt_conn *c)
 	} else
 		COUNT(alloc_failures);
 	record_conn_clear(&c->info);
+	end_auth(c);
+	free(c->ar_remove);
+	free(c->ar_plan);
 	config_unref(c->cfg);
 	free(c);
 }
@@ -688,5 +962,11 @@ txn_counters(struct txn_counters *out)
 	out->forged_removed = __atomic_load_n(&counters.forged_removed,
 	    __ATOMIC_RELAXED);
 	out->edit_failures = __atomic_load_n(&counters.edit_failures,
+	    __ATOMIC_RELAXED);
+	out->forged_authres_removed = __atomic_load_n(
+	    &counters.forged_authres_removed, __ATOMIC_RELAXED);
+	out->spf_checks = __atomic_load_n(&counters.spf_checks,
+	    __ATOMIC_RELAXED);
+	out->dkim_messages = __atomic_load_n(&counters.dkim_messages,
 	    __ATOMIC_RELAXED);
 }

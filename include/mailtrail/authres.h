@@ -32,6 +32,15 @@ int	 authres_build(char *out, size_t outsz, const char *authserv_id,
 	    const struct mt_dkim_sig *sigs, size_t n, int dkim_done);
 
 /*
+ * Build a Received-SPF value (RFC 7208 section 9.1) for the MAIL FROM
+ * identity: the result, then client-ip, envelope-from, helo, receiver and
+ * identity, each written only when valid.  Returns the length or -1.
+ */
+int	 authres_received_spf(char *out, size_t outsz, const char *receiver,
+	    const struct mt_spf_outcome *spf, const char *client_ip,
+	    const char *mailfrom, const char *helo);
+
+/*
  * 1 when the header value claims authserv_id (compared case-insensitively,
  * after comments and white space), 0 when not or when it does not parse.
  */

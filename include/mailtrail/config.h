@@ -60,7 +60,25 @@ struct mt_config {
 
 	/* tracking { } */
 	char		*tracking_header;	/* "X-Mailtrail-ID" */
+
+	/* authres { } */
 	char		*authserv_id;		/* RFC 8601 authserv-id; default host name */
+	int		 remove_forged_authres;	/* drop forged A-R headers */
+
+	/* spf { } */
+	int		 spf_enabled;
+	int		 spf_timeout_ms;	/* per DNS query attempt */
+	int		 spf_attempts;
+	int		 spf_deadline_ms;	/* whole evaluation */
+	int		 spf_skip_trusted;
+	int		 spf_skip_authenticated;
+	int		 spf_received_header;	/* add Received-SPF */
+
+	/* dkim { } */
+	int		 dkim_enabled;
+	size_t		 dkim_max_signatures;
+	int		 dkim_min_key_bits;
+	int		 dkim_timeout_ms;	/* key lookups of one message */
 
 	/* top level */
 	struct mt_cidr	*trusted;		/* trusted_networks */

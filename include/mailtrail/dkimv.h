@@ -9,6 +9,32 @@
  * RFC 8301: rsa-sha1 signatures and RSA keys shorter than min_key_bits
  * never count as pass (result "policy", with the reason).  Thread-safe
  * for distinct messages.
+ *
+ * What to feed.  dkimv_msg_header() takes the field name and the exact
+ * bytes that followed the colon, leading white space included; folded
+ * lines may be joined by "\n" (as the milter delivers them) or "\r\n".
+ * That is what libmilter hands over when the milter negotiates
+ * SMFIP_HDR_LEADSPC, and it must: without it Postfix and Sendmail drop
+ * one space after the colon, so "Subject:x" and "Subject: x" arrive alike
+ * and a signature with simple header canonicalization over such a field
+ * cannot verify.  If the MTA refuses SMFIP_HDR_LEADSPC, prepend one space
+ * to each value (what it dropped) and accept that loss.  Body chunks are
+ * the body as the milter delivers it: CRLF line ends, no dot-stuffing;
+ * bytes are hashed as given (a bare LF is not made a CRLF).
+ *
+ * Results (RFC 8601 section 2.7.1, per signature): pass; fail when the
+ * cryptographic check ran and failed ("bad signature", "body hash
+ * mismatch", "body truncated (l=)"); policy when it passed but RFC 8301
+ * or min_key_bits refuse it; temperror when the key lookup failed for a
+ * passing reason (timeout, SERVFAIL); neutral when the DKIM-Signature
+ * field itself is malformed ("syntax error"); permerror for every other
+ * reason the signature cannot be evaluated: "key not found" (NXDOMAIN or
+ * no TXT record), "key revoked" (empty p=: RFC 6376 section 6.1.2 says
+ * PERMFAIL, and no verification took place, so not "fail"), "key syntax
+ * error", "signature expired" (x= in the past: PERMFAIL, not evaluated),
+ * unsupported version, algorithm, canonicalization or key type.  The
+ * fields of struct mt_dkim_sig other than reason are the signature's own
+ * bytes (NUL-free, cut to fit): escape them before printing.
  */
 #ifndef MAILTRAIL_DKIMV_H
 #define MAILTRAIL_DKIMV_H
@@ -47,6 +73,20 @@ struct mt_dkimv_opts {
 	int		 min_key_bits;		/* RSA keys below: policy (1024) */
 	int		 timeout_ms;		/* key lookups of one message */
 };
+/*
+ * All key lookups of a message share one deadline: timeout_ms after
+ * dkimv_msg_end() starts, where the lookups happen (the MTA waits longest
+ * at end-of-message); a lookup cut by it is temperror.
+ */
+
+/*
+ * Caps on what one message may feed (header fields, and their bytes with
+ * the names).  Beyond either, verification stops and dkimv_msg_end()
+ * returns -1 ("header limit exceeded"): verifying a partial header would
+ * defeat signatures that sign a field more often than it occurs.
+ */
+#define MT_DKIMV_MAX_HEADERS		1000
+#define MT_DKIMV_MAX_HEADER_BYTES	(1024 * 1024)
 
 struct mt_dkimv;
 struct mt_dkimv_msg;

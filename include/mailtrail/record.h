@@ -15,6 +15,8 @@
 #include <stdint.h>
 
 #include "mailtrail/bytes.h"
+#include "mailtrail/dkimv.h"
+#include "mailtrail/spf.h"
 #include "mailtrail/trackid.h"
 
 /* How far an SMTP transaction got (the last milter step seen). */
@@ -60,6 +62,15 @@ struct mt_header_edit {
 	struct mt_bytes	 value;
 	int		 index;		/* 1-based among headers of that name; 0 = top */
 	const char	*reason;	/* static text: "forged tracking header", ... */
+};
+
+/* One SPF identity checked (or skipped). */
+struct mt_spf_rec {
+	enum mt_spf_identity identity;
+	int		 skipped;	/* not evaluated: skip_reason says why */
+	const char	*skip_reason;	/* static text */
+	struct mt_spf_outcome outcome;	/* when evaluated */
+	int64_t		 time_us;
 };
 
 /* A snapshot of the connection facts. */
@@ -115,6 +126,14 @@ struct mt_msg_rec {
 	size_t		 n_edits_dropped;
 	unsigned	 truncations;	/* values cut to max_value_length */
 	struct mt_bytes	 error;		/* what went wrong inside mailtrail, if anything */
+
+	/* Authentication (schema version 2). */
+	struct mt_spf_rec spf[2];	/* MAIL FROM, HELO */
+	size_t		 n_spf;
+	struct mt_dkim_sig *dkim;	/* verified signatures */
+	size_t		 n_dkim;
+	int		 dkim_done;	/* verification ran (n_dkim 0 = "none") */
+	struct mt_bytes	 authres;	/* the Authentication-Results value added */
 };
 
 enum mt_record_kind {
@@ -151,6 +170,15 @@ void	 record_msg_clear(struct mt_msg_rec *m);
 
 /* Recompute rec->mem from what it holds. */
 void	 record_account(struct mt_record *rec);
+
+/*
+ * Summaries stored in messages.spf_result / dkim_result: the result of the
+ * identity that counts (MAIL FROM; HELO for the null sender), and "pass"
+ * when any signature passed, else the first signature's result, "none"
+ * when unsigned.  NULL when not evaluated.
+ */
+const char *record_spf_summary(const struct mt_msg_rec *m);
+const char *record_dkim_summary(const struct mt_msg_rec *m);
 
 /* Names for the enums, as stored in the journal ("accepted", "rcpt", ...). */
 const char *record_stage_name(enum mt_stage s);

@@ -25,7 +25,9 @@
 #include <sys/socket.h>
 
 #include "mailtrail/config.h"
+#include "mailtrail/dkimv.h"
 #include "mailtrail/journal.h"
+#include "mailtrail/spf.h"
 #include "mailtrail/trackid.h"
 
 struct mt_conn;
@@ -54,11 +56,22 @@ enum mt_macro_stage {
 const char *txn_macro_list(enum mt_macro_stage stage);
 
 /*
- * A new connection.  Takes a reference on cfg; j is borrowed and must
- * outlive the connection.  NULL on allocation failure (the glue then lets
- * the connection through untracked, counted).
+ * The shared handles a connection works with (ARCHITECTURE.md invariant 6:
+ * no hidden global state).  All borrowed; they must outlive every
+ * connection.  spf and dkimv may be NULL (that check is off).
  */
-struct mt_conn *conn_new(struct mt_config *cfg, struct journal *j);
+struct mt_ctx {
+	struct journal	*journal;
+	struct mt_spf	*spf;
+	struct mt_dkimv	*dkimv;
+};
+
+/*
+ * A new connection.  Takes a reference on cfg; ctx is copied.  NULL on
+ * allocation failure (the glue then lets the connection through untracked,
+ * counted).
+ */
+struct mt_conn *conn_new(struct mt_config *cfg, const struct mt_ctx *ctx);
 
 /* The configuration snapshot the connection runs with (borrowed). */
 const struct mt_config *conn_config(const struct mt_conn *c);
@@ -99,13 +112,25 @@ void	 conn_eoh(struct mt_conn *c, const struct mt_macros *m);
 /* A body chunk. */
 void	 conn_body(struct mt_conn *c, const unsigned char *chunk, size_t len);
 
-/* The header changes to make at end-of-message, in this order. */
+/*
+ * The header changes to make at end-of-message, in this order: the
+ * deletions (each list from the highest index down, since indexes count
+ * headers of that name and shift after each deletion), then the inserts at
+ * index 0 (so the last one ends up on top).  Borrowed pointers stay valid
+ * until the next call on the connection.
+ */
 struct mt_eom_plan {
 	const char	*header_name;	/* borrowed from the configuration */
 	unsigned	 remove_count;	/* delete header_name at indexes
 					   remove_count, ..., 2, 1 (descending) */
+	const unsigned	*ar_remove;	/* Authentication-Results indexes to
+					   delete, highest first */
+	size_t		 n_ar_remove;
 	int		 insert;	/* insert header_name at index 0 */
 	char		 insert_value[MT_TRACKID_SIZE];
+	const char	*received_spf;	/* insert Received-SPF: this, or NULL */
+	const char	*authres;	/* insert Authentication-Results: this,
+					   or NULL; on top */
 };
 
 /*
@@ -157,7 +182,10 @@ struct txn_counters {
 	unsigned long long alloc_failures;
 	unsigned long long journal_errors;
 	unsigned long long forged_removed;
+	unsigned long long forged_authres_removed;
 	unsigned long long edit_failures;
+	unsigned long long spf_checks;
+	unsigned long long dkim_messages;
 };
 void	 txn_counters(struct txn_counters *out);
 

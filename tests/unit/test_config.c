@@ -277,7 +277,7 @@ static const char full_conf[] =
     "\tmode = \"0600\";\n"
     "};\n"
     "/* C comments\n   too */\n"
-    "tracking = { header = \"X-Trace\"; authserv_id = \"mx.example.com\"; };\n"
+    "tracking = { header = \"X-Trace\"; };\nauthres = { authserv_id = \"mx.example.com\"; };\n"
     "trusted_networks = ( \"192.0.2.0/24\", \"2001:db8::/32\",\n"
     "    \"198.51.100.7\" );\n"
     "on_error: \"tempfail\";\n"
@@ -394,8 +394,8 @@ static const struct error_case error_cases[] = {
 	{ "unknown top-level key",
 	  "on_error = \"accept\";\nfrobnicate = 1;\n",
 	  ":2: frobnicate: unknown option (allowed at top level: milter, "
-	  "journal, tracking, trusted_networks, on_error, capture, limits, "
-	  "log)" },
+	  "journal, tracking, authres, spf, dkim, trusted_networks, on_error, "
+	  "capture, limits, log)" },
 	{ "unknown group",
 	  "\nmiltr = { socket = \"unix:/x\"; };\n",
 	  ":2: miltr: unknown option (allowed at top level:" },
@@ -612,27 +612,27 @@ static const struct error_case error_cases[] = {
 	  ":1: tracking.header: bad value \"X-\\xc3\\xa9t\\xc3\\xa9\": "
 	  "character not allowed" },
 	{ "authserv-id leading dot",
-	  "tracking = { authserv_id = \".example.com\"; };\n",
-	  ":1: tracking.authserv_id: bad value \".example.com\": leading or "
+	  "authres = { authserv_id = \".example.com\"; };\n",
+	  ":1: authres.authserv_id: bad value \".example.com\": leading or "
 	  "trailing dot" },
 	{ "authserv-id trailing dot",
-	  "tracking = { authserv_id = \"example.com.\"; };\n",
-	  ":1: tracking.authserv_id: bad value \"example.com.\": leading or "
+	  "authres = { authserv_id = \"example.com.\"; };\n",
+	  ":1: authres.authserv_id: bad value \"example.com.\": leading or "
 	  "trailing dot" },
 	{ "authserv-id double dot",
-	  "tracking = { authserv_id = \"mx..example.com\"; };\n",
-	  ":1: tracking.authserv_id: bad value \"mx..example.com\": two dots" },
+	  "authres = { authserv_id = \"mx..example.com\"; };\n",
+	  ":1: authres.authserv_id: bad value \"mx..example.com\": two dots" },
 	{ "authserv-id space",
-	  "tracking = { authserv_id = \"mx example\"; };\n",
-	  ":1: tracking.authserv_id: bad value \"mx example\": character not "
+	  "authres = { authserv_id = \"mx example\"; };\n",
+	  ":1: authres.authserv_id: bad value \"mx example\": character not "
 	  "allowed" },
 	{ "authserv-id at sign",
-	  "tracking = { authserv_id = \"mx@example.com\"; };\n",
-	  ":1: tracking.authserv_id: bad value \"mx@example.com\": character "
+	  "authres = { authserv_id = \"mx@example.com\"; };\n",
+	  ":1: authres.authserv_id: bad value \"mx@example.com\": character "
 	  "not allowed" },
 	{ "authserv-id too long",
-	  "tracking = { authserv_id = \"" LONG256 "\"; };\n",
-	  ":1: tracking.authserv_id: bad value \"a123456789" },
+	  "authres = { authserv_id = \"" LONG256 "\"; };\n",
+	  ":1: authres.authserv_id: bad value \"a123456789" },
 	{ "pid file relative",
 	  "milter = { pid_file = \"run/milter.pid\"; };\n",
 	  ":1: milter.pid_file: bad value \"run/milter.pid\": not an absolute "
@@ -927,9 +927,9 @@ static const struct set_case set_cases[] = {
 	{ "tracking.header", "X-Trace", "\theader = \"X-Trace\";\n", 1 },
 	{ "tracking.header", "X Trace", "tracking.header: bad value "
 	  "\"X Trace\": character not allowed in a header name", 0 },
-	{ "tracking.authserv_id", "mx.example.com",
+	{ "authres.authserv_id", "mx.example.com",
 	  "\tauthserv_id = \"mx.example.com\";\n", 1 },
-	{ "tracking.authserv_id", "a!#$%&'*+-/=?^_`{|}~z",
+	{ "authres.authserv_id", "a!#$%&'*+-/=?^_`{|}~z",
 	  "\tauthserv_id = \"a!#$%&'*+-/=?^_`{|}~z\";\n", 1 },
 	{ "milter.pid_file", "/run/m.pid", "\tpid_file = \"/run/m.pid\";\n",
 	  1 },
@@ -994,11 +994,11 @@ test_set_fields(void **state)
 	char			 err[512], host[256];
 
 	assert_non_null(cfg);
-	assert_int_equal(config_set(cfg, "tracking.authserv_id", "mx.test",
+	assert_int_equal(config_set(cfg, "authres.authserv_id", "mx.test",
 	    err, sizeof(err)), 0);
 	assert_string_equal(cfg->authserv_id, "mx.test");
 	/* "" stands for the host name. */
-	assert_int_equal(config_set(cfg, "tracking.authserv_id", "", err,
+	assert_int_equal(config_set(cfg, "authres.authserv_id", "", err,
 	    sizeof(err)), 0);
 	assert_string_equal(cfg->authserv_id,
 	    expected_hostname(host, sizeof(host)));
@@ -1081,7 +1081,7 @@ test_round_trip(void **state)
 		{ "journal.queue_max_bytes", "8589934592" },
 		{ "journal.mode", "0000" },
 		{ "tracking.header", "X-!#$%&'*+-.^_`|~\"\\" },
-		{ "tracking.authserv_id", "a.b.c" },
+		{ "authres.authserv_id", "a.b.c" },
 		{ "trusted_networks", "0.0.0.0/0, ::/0, ::ffff:10.0.0.0/104, "
 		    "fe80::1" },
 		{ "on_error", "tempfail" },
@@ -1339,7 +1339,9 @@ test_man_page_matches_table(void **state)
 {
 	static const char *const restart_only[] = {
 		"milter.socket", "milter.user", "milter.group",
-		"milter.pid_file", "journal.path", NULL
+		"milter.pid_file", "journal.path", "journal.durability",
+		"spf.timeout", "spf.attempts", "spf.deadline", "dkim.timeout",
+		NULL
 	};
 	char		 path[PATH_MAX], err[1024], word[64];
 	char		*text, *options, *reload, *para, *value, *dump;
@@ -1371,7 +1373,7 @@ test_man_page_matches_table(void **state)
 		/* The default, as the dump writes it. */
 		value = dump_value(dump, opt);
 		assert_non_null(value);
-		if (strcmp(opt, "tracking.authserv_id") == 0) {
+		if (strcmp(opt, "authres.authserv_id") == 0) {
 			free(value);
 			value = strdup("\"\"");	/* the dump has the host */
 		}

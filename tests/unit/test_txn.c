@@ -265,7 +265,11 @@ start(struct fixture *f, const char *ip, struct macro_set *ms)
 	char			*from[] = { "<alice@example.org>", "SIZE=100",
 				    "BODY=8BITMIME", NULL };
 
-	c = conn_new(f->cfg, f->j);
+	{
+		struct mt_ctx ctx = { f->j, NULL, NULL };
+
+		c = conn_new(f->cfg, &ctx);
+	}
 	assert_non_null(c);
 	conn_connect(c, "client.example.org", (struct sockaddr *)&sin, &m);
 	conn_helo(c, "client.example.org", &m);
@@ -593,6 +597,49 @@ test_journal_failure_on_error(void **state)
 	assert_int_equal(find_msg(0)->outcome, MT_OUTCOME_ACCEPTED);
 }
 
+/* Authentication-Results claiming our authserv-id from a stranger go. */
+static void
+test_forged_authres(void **state)
+{
+	struct fixture		*f = *state;
+	struct macro_set	 ms = { { NULL } };
+	struct mt_eom_plan	 plan;
+	struct mt_conn		*c;
+	const struct seen	*a;
+	char			 err[128];
+
+	assert_int_equal(config_set(f->cfg, "authres.authserv_id",
+	    "mx.example.com", err, sizeof(err)), 0);
+	c = start(f, "192.0.2.30", &ms);
+	conn_header(c, "Authentication-Results", "other.example; dkim=pass");
+	conn_header(c, "Authentication-Results",
+	    "mx.example.com; dkim=pass header.d=bank.example");
+	conn_header(c, "X-A", "a");
+	conn_header(c, "authentication-results", " (c) MX.EXAMPLE.COM; spf=pass");
+	conn_header(c, "Authentication-Results", "mx.example.com.evil; none");
+	assert_int_equal(finish(c, &ms, &plan), MT_REPLY_CONTINUE);
+	/* Indexes among Authentication-Results headers, highest first. */
+	assert_int_equal(plan.n_ar_remove, 2);
+	assert_int_equal(plan.ar_remove[0], 3);
+	assert_int_equal(plan.ar_remove[1], 2);
+	conn_close(c);
+	a = find_msg(0);
+	assert_int_equal(a->eaction[0], MT_EDIT_REMOVED);
+	assert_int_equal(a->eindex[0], 2);
+	assert_string_equal(a->evalue[0],
+	    "mx.example.com; dkim=pass header.d=bank.example");
+	assert_int_equal(a->eaction[1], MT_EDIT_REMOVED);
+	assert_int_equal(a->eindex[1], 3);
+
+	/* From a trusted network they are kept. */
+	c = start(f, "10.0.0.1", &ms);
+	conn_header(c, "Authentication-Results", "mx.example.com; dkim=pass");
+	assert_int_equal(finish(c, &ms, &plan), MT_REPLY_CONTINUE);
+	assert_int_equal(plan.n_ar_remove, 0);
+	conn_close(c);
+	assert_int_equal(find_msg(1)->eaction[0], MT_EDIT_KEPT);
+}
+
 static void
 test_macro_lists(void **state)
 {
@@ -624,6 +671,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_journal_failure_on_error,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_forged_authres, setup,
+		    teardown),
 		cmocka_unit_test(test_macro_lists),
 	};
 
