@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
@@ -166,8 +167,10 @@ log_counters(void)
 {
 	struct txn_counters	 t;
 	struct journal_counters	 j;
+	struct mallinfo2	 mi;
 
 	txn_counters(&t);
+	mi = mallinfo2();
 	memset(&j, 0, sizeof(j));
 	if (state.journal != NULL)
 		journal_counters(state.journal, &j);
@@ -175,13 +178,15 @@ log_counters(void)
 	    "truncations=%llu alloc_failures=%llu journal_errors=%llu "
 	    "forged_removed=%llu forged_authres_removed=%llu spf_checks=%llu "
 	    "dkim_messages=%llu edit_failures=%llu committed=%llu commits=%llu "
-	    "refused_full=%llu failed=%llu timeouts=%llu queued=%llu",
+	    "refused_full=%llu failed=%llu timeouts=%llu queued=%llu "
+	    "heap_in_use=%zu",
 	    t.connections, t.messages, t.truncations, t.alloc_failures,
 	    t.journal_errors, t.forged_removed, t.forged_authres_removed,
 	    t.spf_checks, t.dkim_messages, t.edit_failures,
 	    (unsigned long long)j.committed, (unsigned long long)j.commits,
 	    (unsigned long long)j.refused_full, (unsigned long long)j.failed,
-	    (unsigned long long)j.timeouts, (unsigned long long)j.queued);
+	    (unsigned long long)j.timeouts, (unsigned long long)j.queued,
+	    mi.uordblks + mi.hblkhd);
 }
 
 /* Options that only take effect at start-up. */

@@ -24,10 +24,11 @@
  * configuration (res_ninit(3): /etc/resolv.conf, read again for every query
  * since glibc keeps a parsed copy and checks the file for changes; under
  * "ip netns exec" that file is the namespace's own).  We send and wait
- * ourselves instead of calling res_nquery(3): glibc's res_send waits whole
- * seconds, doubles the wait on every retry, cannot be stopped at our
- * deadline, and res_nquery drops the length of NXDOMAIN and NODATA answers
- * and folds SERVFAIL into the same -1 as a timeout.  What we do instead:
+ * ourselves instead of calling res_nquery(3), because glibc's (2.36) waits
+ * in whole seconds (longer for each further server), cannot stop at our
+ * deadline, returns -1 without a length for NXDOMAIN and NODATA, and gives
+ * SERVFAIL the same h_errno and errno as a timeout (TRY_AGAIN, ETIMEDOUT).
+ * res_ninit plus res_nclose cost about 2 us a query here.  What we do:
  *   - one query ID (getrandom) and one connected UDP socket per server
  *     (so the kernel picks a random source port and drops foreign packets);
  *   - tries go round the servers, "attempts" times, each waiting timeout_ms
@@ -83,7 +84,10 @@
 
 #define TABLE_CNAME_HOPS	8
 
-/* Limits on options, only to keep the arithmetic far from overflow. */
+/*
+ * Limits on options, only to keep the arithmetic far from overflow (the
+ * message in resolver_new() names them).
+ */
 #define OPT_TIMEOUT_MS_MAX	3600000
 #define OPT_ATTEMPTS_MAX	100
 
@@ -163,6 +167,8 @@ name_canon(const char *in, char *out, int fold)
 			return -1;
 		out[i] = fold ? (char)lower((unsigned char)in[i]) : in[i];
 	}
+	if (label == 0)
+		return -1;
 	out[len] = '\0';
 	return (int)len;
 }
@@ -555,15 +561,16 @@ resolver_table_add_txt(struct mt_resolver *r, const char *name,
 /* ------------------------------------------------------------ table: answers */
 
 /*
- * What the table holds for a canonical name: whether the name exists, the
- * special record (if any) for the type, and whether it has data of the
- * type.  A CNAME's special record counts for every type.
+ * What the table holds for a canonical name and a type: whether the name
+ * exists, a special record of the type, a special CNAME record, whether
+ * it has data of the type, and its first CNAME data record.
  */
 struct lookup {
 	int		 exists;
 	enum rec_kind	 special;	/* REC_DATA: none */
+	enum rec_kind	 special_cname;
 	int		 has_type;
-	const struct table_rec *cname;	/* first CNAME data record */
+	const struct table_rec *cname;
 };
 
 static void
@@ -580,26 +587,19 @@ table_lookup(const struct mt_resolver *r, const char *canon, int type,
 			continue;
 		lk->exists = 1;
 		if (rec->kind != REC_DATA) {
-			if (rec->type == type || (rec->type == ns_t_cname &&
-			    lk->special == REC_DATA))
+			if (rec->type == type && lk->special == REC_DATA)
 				lk->special = rec->kind;
-			continue;
-		}
-		if (rec->type == type)
+			if (rec->type == ns_t_cname &&
+			    lk->special_cname == REC_DATA)
+				lk->special_cname = rec->kind;
+		} else if (rec->type == type)
 			lk->has_type = 1;
 		else if (rec->type == ns_t_cname && lk->cname == NULL)
 			lk->cname = rec;
 	}
-	/* A CNAME's special counts only when the chain must go through it. */
-	if (lk->special != REC_DATA && lk->has_type && type != ns_t_cname) {
-		for (i = 0; i < r->nrecs; i++) {
-			rec = &r->recs[i];
-			if (rec->kind != REC_DATA && rec->type == type &&
-			    strcmp(rec->name, canon) == 0)
-				return;
-		}
-		lk->special = REC_DATA;
-	}
+	/* A special CNAME counts when the lookup has to go through it. */
+	if (lk->special == REC_DATA && !lk->has_type)
+		lk->special = lk->special_cname;
 }
 
 /* One answer record; owner is a pointer to the question when first. */
@@ -699,38 +699,37 @@ table_query(struct mt_resolver *r, const char *name, int type,
 
 /* ------------------------------------------------------------ system: setup */
 
+static struct mt_resolver *
+new_fail(char *err, size_t errlen, const char *why)
+{
+	if (err != NULL && errlen > 0)
+		snprintf(err, errlen, "resolver: %s", why);
+	return NULL;
+}
+
 struct mt_resolver *
 resolver_new(const struct mt_resolver_opts *opts, char *err, size_t errlen)
 {
 	struct mt_resolver	*r;
 	struct __res_state	 rs;
-	int			 rc, n;
+	int			 n;
 
 	if (opts == NULL || opts->timeout_ms < 1 ||
 	    opts->timeout_ms > OPT_TIMEOUT_MS_MAX || opts->attempts < 1 ||
-	    opts->attempts > OPT_ATTEMPTS_MAX) {
-		snprintf(err, errlen, "resolver: timeout_ms must be 1..%d and "
-		    "attempts 1..%d", OPT_TIMEOUT_MS_MAX, OPT_ATTEMPTS_MAX);
-		return NULL;
-	}
+	    opts->attempts > OPT_ATTEMPTS_MAX)
+		return new_fail(err, errlen, "timeout_ms must be 1..3600000 "
+		    "and attempts 1..100");
 	/* Read the configuration once now, to report trouble at start. */
 	memset(&rs, 0, sizeof(rs));
-	rc = res_ninit(&rs);
+	if (res_ninit(&rs) != 0)	/* no res_nclose: it would close fd 0 */
+		return new_fail(err, errlen, "cannot read the resolver "
+		    "configuration (res_ninit failed)");
 	n = rs.nscount;
 	res_nclose(&rs);
-	if (rc != 0) {
-		snprintf(err, errlen, "resolver: cannot read the resolver "
-		    "configuration (res_ninit failed)");
-		return NULL;
-	}
-	if (n < 1) {
-		snprintf(err, errlen, "resolver: no name server configured");
-		return NULL;
-	}
-	if ((r = resolver_alloc()) == NULL) {
-		snprintf(err, errlen, "resolver: out of memory");
-		return NULL;
-	}
+	if (n < 1)
+		return new_fail(err, errlen, "no name server configured");
+	if ((r = resolver_alloc()) == NULL)
+		return new_fail(err, errlen, "out of memory");
 	r->opts = *opts;
 	return r;
 }
@@ -1134,7 +1133,8 @@ system_query(struct mt_resolver *r, const char *name, int type,
 	res_nclose(&rs);
 	if (nsrv == 0)
 		return MT_DNS_ERROR;
-	if (build_query(&q, name, type, answer_size, edns) != 0)
+	if (build_query(&q, name, type, answer_size, edns) != 0 ||
+	    answer_size < q.qlen)	/* no answer could fit */
 		return MT_DNS_ERROR;
 
 	end = deadline_us > 0 ? deadline_us : INT64_MAX;
@@ -1209,7 +1209,7 @@ resolver_query(struct mt_resolver *r, const char *name, int type,
 		COUNT(r, timeouts);
 	else if (st == MT_DNS_SERVFAIL || st == MT_DNS_ERROR)
 		COUNT(r, failures);
-	if (st != MT_DNS_OK && st != MT_DNS_NXDOMAIN)
+	if (st != MT_DNS_OK && st != MT_DNS_NXDOMAIN && anslen != NULL)
 		*anslen = 0;
 	return st;
 }

@@ -108,9 +108,11 @@ int	 dkimv_msg_body(struct mt_dkimv_msg *m, const unsigned char *buf,
 	    size_t len);
 
 /*
- * End of message: verify and fill sigs[0..*nsigs) (at most max).  Returns
- * 0 when the message carried no signature (*nsigs = 0: "none"), 1 when it
- * did, -1 on an internal failure (reason in sigs[0].reason, *nsigs = 0).
+ * End of message: verify and fill sigs[0..*nsigs) (at most max).  Only the
+ * first max signatures (top first, and at most opts.max_signatures) are
+ * verified; the others are not even looked up.  Returns 0 when the message
+ * carried no signature (*nsigs = 0: "none"), 1 when it did, -1 on an
+ * internal failure (reason in sigs[0].reason when max > 0, *nsigs = 0).
  */
 int	 dkimv_msg_end(struct mt_dkimv_msg *m, struct mt_dkim_sig *sigs,
 	    size_t max, size_t *nsigs);

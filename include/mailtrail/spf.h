@@ -63,6 +63,17 @@ void	 spf_check(struct mt_spf *s, enum mt_spf_identity identity,
 	    const char *client_ip, const char *helo, const char *mailfrom,
 	    struct mt_spf_outcome *out);
 
+/*
+ * Counters since spf_new(): evaluations, and internal errors (libspf2
+ * called its error handler; the request was abandoned and memory it held
+ * may have leaked).  Thread-safe.
+ */
+struct mt_spf_counters {
+	uint64_t	 checks;
+	uint64_t	 internal_errors;
+};
+void	 spf_counters(struct mt_spf *s, struct mt_spf_counters *out);
+
 /* "none", "neutral", "pass", "fail", "softfail", "temperror", "permerror". */
 const char *spf_result_name(enum mt_spf_result r);
 

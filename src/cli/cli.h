@@ -10,7 +10,8 @@
  * Exit status, for every subcommand: 0 something was found (or done),
  * 1 nothing was found, 2 a usage error or a journal error.
  *
- * Modules: db.c (opening the journal, what it holds, SQL functions),
+ * Modules: common.c (messages, common options, output set-up), db.c
+ * (opening the journal, what it holds, SQL functions),
  * row.c (a result row copied out of SQLite), out.c (escaping, tables,
  * colour, JSON), filter.c (find's filters as SQL), timeparse.c, match.c,
  * message.c (loading and printing messages), and cmd_*.c.
@@ -73,7 +74,7 @@ struct cli {
 	struct cli_journal j;		/* open after cli_open_journal */
 };
 
-/* ---------------------------------------------------------------- main.c */
+/* ---------------------------------------------------------------- common.c */
 
 /* Print "mailtrail CMD: message" on stderr. */
 void	 cli_error(const struct cli *cli, const char *fmt, ...)
@@ -203,6 +204,8 @@ struct cli_table *cli_table_new(const struct cli *cli, size_t ncols,
 void	 cli_table_flex(struct cli_table *t, int col);
 /* Cap a column's width on a terminal (0: no cap). */
 void	 cli_table_max(struct cli_table *t, size_t col, size_t width);
+/* Indent every line of the table by n spaces. */
+void	 cli_table_indent(struct cli_table *t, size_t n);
 /* Minimum widths for streaming tables (tail) that print row by row. */
 void	 cli_table_min(struct cli_table *t, size_t col, size_t width);
 /* Print each row as soon as it is added (widths from cli_table_min). */
@@ -217,6 +220,15 @@ void	 cli_table_free(struct cli_table *t);
 /* Print "label  text" with text wrapped to the width, indented. */
 void	 cli_print_wrapped(const struct cli *cli, const char *indent,
 	    const char *label, size_t labelw, const char *text);
+
+/*
+ * A CSV cell (RFC 4180) for bytes: always quoted, quotes doubled; valid
+ * UTF-8 kept, control characters (C0, DEL, C1) and invalid bytes as \xHH,
+ * backslash as \\; a cell that a spreadsheet would take for a formula
+ * (starting with =, +, -, @) gets a leading apostrophe.  New string
+ * (caller frees), NULL on allocation failure.
+ */
+char	*cli_csv_cell(const void *s, size_t len);
 
 /* JSON: bytes as a string (invalid UTF-8 bytes become U+0080..U+00FF). */
 json_t	*cli_json_bytes(const void *s, size_t len);

@@ -123,21 +123,21 @@ cli_journal_open_path(struct cli_journal *j, const char *path, char *err,
 	int		 rc;
 
 	memset(j, 0, sizeof(*j));
-	if (access(path, F_OK) < 0) {
+	if (access(path, R_OK) < 0) {
 		if (errno == ENOENT)
 			snprintf(err, errlen, "journal %s does not exist (set"
 			    " journal.path in the configuration or give"
 			    " --journal PATH; mailtrail-milter creates it when"
 			    " it starts)", path);
+		else if (errno == EACCES || errno == EPERM)
+			snprintf(err, errlen, "cannot read journal %s: %s (the"
+			    " journal and its directory are readable by the"
+			    " milter's group, e.g. mailtrail: add this account"
+			    " to it; see PERMISSIONS in mailtrail(1))", path,
+			    strerror(errno));
 		else
 			snprintf(err, errlen, "journal %s: %s", path,
 			    strerror(errno));
-		return -1;
-	}
-	if (access(path, R_OK) < 0) {
-		snprintf(err, errlen, "cannot read journal %s: %s (the journal"
-		    " is readable by the milter's group: add this account to"
-		    " it, see mailtrail(1))", path, strerror(errno));
 		return -1;
 	}
 	if ((j->path = strdup(path)) == NULL) {

@@ -9,6 +9,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -134,6 +135,20 @@ cli_filter_init(struct cli_filter *f, int64_t now_us)
 {
 	memset(f, 0, sizeof(*f));
 	f->now = now_us;
+}
+
+void
+cli_filter_window(struct cli_filter *f, int all, int64_t back)
+{
+	if (!f->has_since) {
+		f->since = all ? 0 : f->now - back;
+		f->has_since = 1;
+	}
+	if (!f->has_until) {
+		/* Up to now, and one second on for the clocks' disagreement. */
+		f->until = f->now + 1000000;
+		f->has_until = 1;
+	}
 }
 
 void
@@ -292,7 +307,7 @@ set_time(struct cli_filter *f, int until, const char *arg, char *err,
     size_t errlen)
 {
 	int64_t	 start, span;
-	char	 why[CLI_ERRLEN - 32];
+	char	 why[400];
 
 	if (cli_time_parse(arg, f->now, &start, &span, why, sizeof(why)) < 0) {
 		snprintf(err, errlen, "%s %s", until ? "--until" : "--since",

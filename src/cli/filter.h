@@ -124,6 +124,13 @@ enum {
 	{ "until",	required_argument, NULL, CLI_OPT_UNTIL }
 
 void	 cli_filter_init(struct cli_filter *f, int64_t now_us);
+
+/*
+ * The window of audit, stats and export: without --since (and without
+ * all), the last "back" microseconds; without --until, up to now.  With
+ * all, the whole journal (since 0).
+ */
+void	 cli_filter_window(struct cli_filter *f, int all, int64_t back);
 void	 cli_filter_free(struct cli_filter *f);
 
 /*

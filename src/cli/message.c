@@ -721,7 +721,7 @@ print_edits(const struct cli *cli, const struct cli_msg *msg)
 static void
 print_events(const struct cli *cli, const struct cli_msg *msg)
 {
-	static const char *const cols[] = { "recipient", "status", "relay",
+	static const char *const cols[] = { "status", "recipient", "relay",
 	    "enhanced_code", "dsn", "reply_text", "text", "source", NULL };
 	char	 t1[CLI_TIME_SIZE], why[256], *s;
 	const char *st;
@@ -756,7 +756,7 @@ print_events(const struct cli *cli, const struct cli_msg *msg)
 		smtp_describe(why, sizeof(why),
 		    (int)cli_row_int(e, "reply_code", 0),
 		    cli_val_cstr(cli_row_get(e, "enhanced_code")));
-		if (why[0] != '\0')
+		if (why[0] != '\0' && strncmp(why, "success", 7) != 0)
 			fprintf(cli->out, "       %s= %s%s\n",
 			    cli_color_on(cli, CLI_C_DIM), why,
 			    cli_color_off(cli));
@@ -860,14 +860,14 @@ cli_summary_begin(struct cli *cli, int stream)
 		cli_table_stream(s->table, 0);
 		cli_table_min(s->table, COL_TIME, 20);
 		cli_table_min(s->table, COL_TRACK, 26);
-		cli_table_min(s->table, COL_QUEUE, 12);
-		cli_table_min(s->table, COL_STATUS, 15);
+		cli_table_min(s->table, COL_QUEUE, 10);
+		cli_table_min(s->table, COL_STATUS, 8);
 		cli_table_min(s->table, COL_CLIENT, 15);
-		cli_table_min(s->table, COL_FROM, 28);
-		cli_table_min(s->table, COL_TO, 32);
+		cli_table_min(s->table, COL_FROM, 24);
+		cli_table_min(s->table, COL_TO, 24);
 		if (s->auth) {
-			cli_table_min(s->table, COL_SPF, 9);
-			cli_table_min(s->table, COL_DKIM, 9);
+			cli_table_min(s->table, COL_SPF, 4);
+			cli_table_min(s->table, COL_DKIM, 4);
 		}
 	}
 	return s;

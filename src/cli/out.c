@@ -178,6 +178,7 @@ struct cli_table {
 	size_t		*maxw;
 	size_t		*minw;
 	int		 flex;
+	size_t		 indent;
 	int		 sized;		/* widths fixed by a first flush */
 	int		 stream;
 	int		 header;	/* print a header line */
@@ -222,6 +223,12 @@ void
 cli_table_flex(struct cli_table *t, int col)
 {
 	t->flex = col;
+}
+
+void
+cli_table_indent(struct cli_table *t, size_t n)
+{
+	t->indent = n;
 }
 
 void
@@ -280,7 +287,7 @@ size_columns(struct cli_table *t)
 	}
 	if (tty && t->cli->width > 0 && t->flex >= 0 &&
 	    (size_t)t->flex < t->ncols) {
-		for (i = 0, total = 0; i < t->ncols; i++)
+		for (i = 0, total = t->indent; i < t->ncols; i++)
 			total += t->w[i] + (i > 0 ? COL_GAP : 0);
 		if (total > (size_t)t->cli->width) {
 			len = total - (size_t)t->cli->width;
@@ -298,7 +305,9 @@ print_cell(struct cli_table *t, size_t i, const char *cell,
 	FILE	*fp = t->cli->out;
 	size_t	 len = strlen(cell), shown = len;
 
-	if (i > 0)
+	if (i == 0 && t->indent > 0)
+		fprintf(fp, "%*s", (int)t->indent, "");
+	if (i > 0 && !(last && len == 0))
 		fprintf(fp, "%*s", COL_GAP, "");
 	if (t->cli->tty && len > t->w[i])
 		shown = t->w[i];
@@ -443,6 +452,51 @@ utf8_len(const unsigned char *s, size_t n)
 	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
 		return 0;
 	return len;
+}
+
+char *
+cli_csv_cell(const void *src, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *s = src;
+	char	*out;
+	size_t	 i, o = 0, seq, k;
+	int	 ctl;
+
+	/* Worst case: every byte as \xHH, a quote pair, apostrophe, NUL. */
+	if (len > ((size_t)-1 - 8) / 4 || (out = malloc(len * 4 + 8)) == NULL)
+		return NULL;
+	out[o++] = '"';
+	if (len > 0 && (s[0] == '=' || s[0] == '+' || s[0] == '-' ||
+	    s[0] == '@'))
+		out[o++] = '\'';
+	for (i = 0; i < len; ) {
+		seq = utf8_len(s + i, len - i);
+		ctl = seq == 0 || s[i] < 0x20 || s[i] == 0x7f ||
+		    (seq == 2 && s[i] == 0xc2 && s[i + 1] < 0xa0);
+		if (ctl) {
+			/* One byte at a time, so C1 shows as \xc2\x9b. */
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[s[i] >> 4];
+			out[o++] = hex[s[i] & 0xf];
+			i++;
+			continue;
+		}
+		if (s[i] == '"') {
+			out[o++] = '"';
+			out[o++] = '"';
+		} else if (s[i] == '\\') {
+			out[o++] = '\\';
+			out[o++] = '\\';
+		} else
+			for (k = 0; k < seq; k++)
+				out[o++] = (char)s[i + k];
+		i += seq;
+	}
+	out[o++] = '"';
+	out[o] = '\0';
+	return out;
 }
 
 json_t *

@@ -138,8 +138,13 @@ cli_duration_format(char *out, size_t outsz, int64_t us)
 
 	if (us < 0)
 		us = -us;
+	if (us < 1000) {
+		snprintf(out, outsz, "%" PRId64 "us", us);
+		return out;
+	}
 	if (us < US_PER_SEC) {
-		snprintf(out, outsz, "%" PRId64 "ms", us / 1000);
+		snprintf(out, outsz, "%" PRId64 ".%" PRId64 "ms", us / 1000,
+		    us % 1000 / 100);
 		return out;
 	}
 	d = us / US_PER_DAY;

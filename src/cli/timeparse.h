@@ -38,7 +38,7 @@ int	 cli_time_parse(const char *s, int64_t now_us, int64_t *start,
 int	 cli_duration_parse(const char *s, int64_t *us, char *err,
 	    size_t errlen);
 
-/* Format a duration compactly: "3d", "1h30m", "45s", "250ms". */
+/* Format a duration compactly: "3d", "1h30m", "45s", "250.3ms", "80us". */
 char	*cli_duration_format(char *out, size_t outsz, int64_t us);
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (no checks). */

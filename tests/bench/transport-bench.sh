@@ -285,6 +285,15 @@ cpu_ticks()
 	echo $((${12} + ${13}))
 }
 
+# Busy (non-idle, non-iowait) CPU time of the whole machine, in clock ticks:
+# per message, a check on the run (other work on the machine shows up).
+box_ticks()
+{
+	local user nice system irq softirq steal
+	read -r _ user nice system _ _ irq softirq steal _ </proc/stat
+	echo $((user + nice + system + irq + softirq + steal))
+}
+
 # Send one batch: MODE 1 (one message a session, smtp-source -s) or 10 (ten
 # a session: SESSIONS workers each running smtp-source -d -m 10 PER10
 # times).  Returns smtp-source's failure.
@@ -323,12 +332,12 @@ send_batch()
 # ---------------------------------------------------------------- one run
 
 # run_config NAME RUN: prints nothing; appends result lines to $RESULTS:
-#   NAME MODE RUN MSG_PER_S CPU_MS_PER_MSG BYTES_PER_MSG FLAG
+#   NAME MODE RUN MSG_PER_S MILTER_CPU_MS MACHINE_CPU_MS BYTES_PER_MSG FLAG
 run_config()
 {
 	local name=$1 run=$2 transport opts sock pf_sock journal mport
 	local total=0 mode count t0 t1 c0 c1 rate line flag=ok
-	local jcount bytes bpm cpu_ms
+	local jcount bytes bpm cpu_ms b0 b1 box_ms
 	transport=$(config_field "$name" 2)
 	opts=$(config_field "$name" 3)
 
@@ -375,16 +384,21 @@ run_config()
 	for mode in 1 10; do
 		count=$messages
 		[ "$mode" = 10 ] && count=$messages10
+		sync
 		sleep 0.5
 		: >"$SINK_DUMP"
 		c0=0
 		[ -n "$sock" ] && c0=$(cpu_ticks "$MT_PID")
+		b0=$(box_ticks)
 		t0=$EPOCHREALTIME
 		send_batch "$mode" "$count" || flag='source-failed'
 		total=$((total + count))
 		wait_delivered "$total" $((60 + count / 10)) ||
 		    bail_out "batch not delivered ($name, $mode/session)"
 		t1=$(last_sent_time)
+		b1=$(box_ticks)
+		box_ms=$(awk -v d=$((b1 - b0)) -v hz="$CLK_TCK" -v n="$count" \
+		    'BEGIN { printf "%.2f", d * 1000 / hz / n }')
 		cpu_ms=-
 		if [ -n "$sock" ]; then
 			c1=$(cpu_ticks "$MT_PID")
@@ -393,7 +407,7 @@ run_config()
 		fi
 		rate=$(awk -v n="$count" -v a="$t0" -v b="$t1" \
 		    'BEGIN { printf "%.1f", n / (b - a) }')
-		line="$name $mode $run $rate $cpu_ms"
+		line="$name $mode $run $rate $cpu_ms $box_ms"
 		eval "res_$mode=\$line"
 	done
 
@@ -422,9 +436,10 @@ run_config()
 	for mode in 1 10; do
 		line=res_$mode
 		echo "${!line} $bpm $flag" >>"$RESULTS"
+		# shellcheck disable=SC2086 # fields, split on purpose
 		set -- ${!line}
-		printf '# run %d/%d %-17s %2s msg/session: %7s msg/s  milter CPU %s ms/msg  journal %s B/msg%s\n' \
-		    "$run" "$runs" "$name" "$mode" "$4" "$5" "$bpm" \
+		printf '# run %d/%d %-16s %2s/session %6s msg/s, CPU ms/msg: milter %5s, machine %5s; journal %s B/msg%s\n' \
+		    "$run" "$runs" "$name" "$mode" "$4" "$5" "$6" "$bpm" \
 		    "$([ "$flag" = ok ] || echo "  [$flag]")"
 	done
 }
@@ -486,33 +501,38 @@ function spread(list,    a, n, i, lo, hi, m) {	# (max - min) / median, %
 	k = $1 SUBSEP $2
 	rate[k] = rate[k] " " $4
 	if ($5 != "-") cpu[k] = cpu[k] " " $5
-	if ($6 != "-" && $2 == 1) bpm[$1] = bpm[$1] " " $6
-	if ($7 != "ok") flag[$1] = flag[$1] " " $7
+	box[k] = box[k] " " $6
+	if ($7 != "-" && $2 == 1) bpm[$1] = bpm[$1] " " $7
+	if ($8 != "ok") flag[$1] = flag[$1] " " $8
 }
 END {
-	base1 = median(rate["baseline", 1])
-	base10 = median(rate["baseline", 10])
-	printf "\n%-32s %22s %22s  %17s %8s\n", "", "1 msg/session",
-	    "10 msg/session", "milter CPU ms/msg", "journal"
-	printf "%-32s %8s %7s %5s %8s %7s %5s  %8s %8s %8s\n",
-	    "configuration", "msg/s", "x base", "rng%", "msg/s", "x base",
-	    "rng%", "1/sess", "10/sess", "B/msg"
+	printf "\n%-32s %-37s %-37s %7s\n", "", "  one message a session",
+	    "  ten messages a session", "journal"
+	printf "%-32s %7s %6s %5s %7s %7s  %7s %6s %5s %7s %7s  %7s\n",
+	    "configuration", "msg/s", "x base", "rng%", "milter", "machine",
+	    "msg/s", "x base", "rng%", "milter", "machine", "B/msg"
 	m = split(order, names, " ")
 	for (i = 1; i <= m; i++) {
 		c = names[i]
-		r1 = median(rate[c, 1]); r10 = median(rate[c, 10])
-		c1 = cpu[c, 1] == "" ? "-" : sprintf("%.3f", median(cpu[c, 1]))
-		c10 = cpu[c, 10] == "" ? "-" : sprintf("%.3f", median(cpu[c, 10]))
+		line = sprintf("%-32s", desc[c])
+		for (mode = 1; mode <= 10; mode += 9) {
+			r = median(rate[c, mode])
+			base = median(rate["baseline", mode])
+			mc = cpu[c, mode] == "" ? "-" : \
+			    sprintf("%.2f", median(cpu[c, mode]))
+			line = line sprintf(" %7.1f %6.2f %5.0f %7s %7.2f ", r,
+			    (base > 0 ? r / base : 0), spread(rate[c, mode]),
+			    mc, median(box[c, mode]))
+		}
 		b = bpm[c] == "" ? "-" : sprintf("%d", median(bpm[c]))
-		printf "%-32s %8.1f %7.2f %5.0f %8.1f %7.2f %5.0f  %8s %8s %8s%s\n",
-		    desc[c], r1, (base1 > 0 ? r1 / base1 : 0), spread(rate[c, 1]),
-		    r10, (base10 > 0 ? r10 / base10 : 0), spread(rate[c, 10]),
-		    c1, c10, b, (flag[c] == "" ? "" : "  [!" flag[c] "]")
+		printf "%s %7s%s\n", line, b,
+		    (flag[c] == "" ? "" : "  [!" flag[c] "]")
 	}
-	printf "\nmsg/s: delivered to smtp-sink, median of %d runs; x base: ratio to",
-	    runs
-	printf " Postfix\nwithout a milter (same run); rng%%: (max - min) / median"
-	printf " of the runs; milter\nCPU: the daemon\047s utime + stime per"
-	printf " message, all threads; journal: file\nbytes per message once"
-	printf " the daemon has stopped.\n"
+	printf "\nmsg/s: delivered to smtp-sink, median of %d runs; x base: ratio", runs
+	printf " to Postfix without\na milter (same run); rng%%: (max - min) /"
+	printf " median of the runs; milter, machine:\nCPU ms per message,"
+	printf " the daemon\047s (utime + stime, all threads) and the whole\n"
+	printf "machine\047s (all processes, ours and others\047: a check on"
+	printf " the run); journal: file\nbytes per message once the daemon"
+	printf " has stopped.\n"
 }' "$T/configs" "$RESULTS"

@@ -29,7 +29,7 @@ start_daemon()
 	unshare -m --propagation private sh -c \
 	    "mount -t tmpfs -o size=1m,mode=0755 tmpfs '$J' &&
 	     exec '$BIN' -f -p '$SOCK' -j '$J/journal.db' \
-	     -o journal.commit_timeout=2000 $*" >>"$T/milter.log" 2>&1 &
+	     -o journal.commit_timeout=2000 -o spf.enabled=false -o dkim.enabled=false $*" >>"$T/milter.log" 2>&1 &
 	PID=$!
 	track_pid "$PID"
 	wait_for 15 test -S "$T/milter.sock" || bail_out "daemon did not start"

@@ -101,7 +101,7 @@ check_journal()
 	# Forged tracking headers: three removed, values kept as evidence.
 	got=$(sql "$db" "SELECT e.action, e.idx, e.value FROM header_edits e
 	    JOIN messages m ON m.id = e.message WHERE m.track_id = '$idf'
-	    ORDER BY e.id")
+	    AND e.name = 'X-Mailtrail-ID' COLLATE NOCASE ORDER BY e.id")
 	is "$got" "removed|1|FORGED0000000000000000000A
 removed|2|FORGED0000000000000000000B
 removed|3|FORGED0000000000000000000C

@@ -5,7 +5,8 @@
 #   mt_binary			path of the daemon: $MT_MILTER, else
 #				$top_builddir/mailtrail-milter
 #   mt_start DIR SOCKET JOURNAL [ARG...]
-#	start "mailtrail-milter -f -p SOCKET -j JOURNAL ARG..." in the
+#	start "mailtrail-milter -f -p SOCKET -j JOURNAL ARG..." (SPF and
+#	DKIM off unless ARG turns them on again) in the
 #	background, stderr and stdout appended to DIR/milter.log, and wait
 #	(up to 15 s) until it listens on SOCKET (unix:/path or
 #	inet:PORT@127.0.0.1).  ARG are passed as given, e.g. -o key=value.
@@ -69,7 +70,11 @@ mt_start()
 	_mt_sock=$sock
 	echo "=== $(date -u +%FT%T.%NZ) start: -f -p $sock -j $journal $*" \
 	    >>"$_mt_log"
-	"$bin" -f -p "$sock" -j "$journal" "$@" >>"$_mt_log" 2>&1 &
+	# Tests stay hermetic: no SPF or DKIM lookups through the machine's
+	# resolver unless a test turns them on (later -o options win); the
+	# SPF/DKIM tests run against their own DNS server (tests/lib/dns.sh).
+	"$bin" -f -p "$sock" -j "$journal" -o spf.enabled=false \
+	    -o dkim.enabled=false "$@" >>"$_mt_log" 2>&1 &
 	MT_PID=$!
 	track_pid "$MT_PID"
 	for ((i = 0; i < 150; i++)); do

@@ -1,0 +1,434 @@
+/*
+ * cmd_audit.c - "mailtrail audit": authentication failures in a window.
+ *
+ * Three sections, each grouped by the sender's domain, the client address
+ * or the HELO name (--by), with counts, first and last seen and sample
+ * tracking IDs (the first and the last of the group):
+ *
+ *   SPF results fail, softfail, permerror and temperror (per identity);
+ *   DKIM signatures that did not pass, by result and reason;
+ *   the forged headers the milter removed (tracking and
+ *   Authentication-Results headers from untrusted clients).
+ *
+ * The queries follow the journal's partial indexes (spf_results_audit,
+ * dkim_signatures_audit, header_edits_action) by repeating their
+ * conditions, so only failures are read, never the passing majority.
+ *
+ * Thread safety: single-threaded.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mailtrail/clock.h"
+#include "cli/cli.h"
+#include "cli/filter.h"
+#include "cli/timeparse.h"
+
+#define DEFAULT_WINDOW	(INT64_C(86400) * 1000000)
+#define DEFAULT_GROUPS	50
+
+static const char help[] =
+"usage: mailtrail audit [--by domain|ip|helo] [--since TIME] [--until TIME]\n"
+"                       [--all] [--limit N]\n"
+"\n"
+"The authentication-failure report for a time window (default: the last\n"
+"24 hours): SPF fail, softfail, permerror and temperror results, DKIM\n"
+"signatures that failed (by reason), and the forged headers the milter\n"
+"removed, grouped by sender domain (the SPF identity's domain, the DKIM\n"
+"signing domain d=, the MAIL FROM domain for forged headers), by client\n"
+"address or by HELO name.  Each group gives its count, when it was first\n"
+"and last seen and sample tracking IDs (the first and the last) to look at\n"
+"with \"mailtrail show\".\n"
+"\n"
+"Options:\n"
+"  --by KEY           domain (default), ip or helo\n"
+"  --since TIME       start of the window (2026-11-25, 2h, 3d, ...)\n"
+"  --until TIME       end of the window (default now)\n"
+"  --all              the whole journal\n"
+"  --limit N          at most N groups per section (default 50; 0 for all)\n";
+
+enum {
+	OPT_BY = CLI_OPT_FIRST_LOCAL,
+	OPT_ALL
+};
+
+enum by { BY_DOMAIN, BY_IP, BY_HELO };
+
+static const char *const by_name[] = { "domain", "ip", "helo" };
+static const char *const by_header[] = { "DOMAIN", "CLIENT", "HELO" };
+
+struct section {
+	const char	*title;		/* "SPF", ... */
+	const char	*json_name;
+	const char	*col2;		/* second and third grouping columns */
+	const char	*col3;
+	const char	*json2;
+	const char	*json3;
+};
+
+static const struct section sections[] = {
+	{ "SPF failures", "spf", "IDENTITY", "RESULT", "identity", "result" },
+	{ "DKIM failures", "dkim", "RESULT", "REASON", "result", "reason" },
+	{ "Forged headers removed", "forged", "HEADER", "REASON", "header",
+	  "reason" },
+};
+
+/* The grouping key's SQL expression for a section. */
+static const char *
+key_sql(int sec, enum by by)
+{
+	if (by == BY_IP)
+		return "c.client_addr";
+	if (by == BY_HELO)
+		return "lower(c.helo)";
+	switch (sec) {
+	case 0:
+		return "lower(s.domain)";
+	case 1:
+		return "lower(d.domain)";
+	default:
+		return "lower(CASE WHEN instr(m.mail_from, '@') > 0 THEN"
+		    " substr(m.mail_from, instr(m.mail_from, '@') + 1)"
+		    " ELSE m.mail_from END)";
+	}
+}
+
+static char *
+build_sql(int sec, enum by by)
+{
+	const char	*key = key_sql(sec, by), *rest;
+	char		*sql;
+	size_t		 len, klen, rlen;
+
+	switch (sec) {
+	case 0:
+		rest = ", s.identity, s.result, count(*),"
+		    " min(s.time), max(s.time), min(m.track_id),"
+		    " max(m.track_id)"
+		    " FROM spf_results s JOIN messages m ON m.id = s.message"
+		    " JOIN connections c ON c.id = m.conn_id"
+		    " WHERE s.result NOT IN ('pass', 'none', 'skipped')"
+		    " AND s.result IN ('fail', 'softfail', 'permerror',"
+		    " 'temperror') AND s.time >= ?1 AND s.time < ?2"
+		    " GROUP BY 1, 2, 3 ORDER BY 4 DESC, 1, 2, 3";
+		break;
+	case 1:
+		rest = ", d.result, d.reason, count(*),"
+		    " min(d.time), max(d.time), min(m.track_id),"
+		    " max(m.track_id)"
+		    " FROM dkim_signatures d JOIN messages m ON m.id = d.message"
+		    " JOIN connections c ON c.id = m.conn_id"
+		    " WHERE d.result <> 'pass' AND d.time >= ?1 AND d.time < ?2"
+		    " GROUP BY 1, 2, 3 ORDER BY 4 DESC, 1, 2, 3";
+		break;
+	default:
+		rest = ", min(e.name), e.reason, count(*),"
+		    " min(m.start_time), max(m.start_time), min(m.track_id),"
+		    " max(m.track_id)"
+		    " FROM header_edits e JOIN messages m ON m.id = e.message"
+		    " JOIN connections c ON c.id = m.conn_id"
+		    " WHERE e.action <> 'added' AND e.action = 'removed'"
+		    " AND m.start_time >= ?1 AND m.start_time < ?2"
+		    " GROUP BY 1, lower(e.name), 3 ORDER BY 4 DESC, 1, 2, 3";
+		break;
+	}
+	klen = strlen(key);
+	rlen = strlen(rest);
+	len = 7 + klen + rlen + 1;
+	if ((sql = malloc(len)) != NULL) {
+		memcpy(sql, "SELECT ", 7);
+		memcpy(sql + 7, key, klen);
+		memcpy(sql + 7 + klen, rest, rlen + 1);
+	}
+	return sql;
+}
+
+static char *
+esc_col(sqlite3_stmt *st, int col)
+{
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return strdup("-");
+	return cli_esc(sqlite3_column_text(st, col),
+	    (size_t)sqlite3_column_bytes(st, col));
+}
+
+static json_t *
+json_col(sqlite3_stmt *st, int col)
+{
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return json_null();
+	return cli_json_bytes(sqlite3_column_text(st, col),
+	    (size_t)sqlite3_column_bytes(st, col));
+}
+
+/* One section; adds its total to *found.  0 or -1. */
+static int
+run_section(struct cli *cli, int sec, enum by by,
+    const struct cli_filter *f, long limit, json_t *doc, int64_t *found)
+{
+	const struct section *s = &sections[sec];
+	struct cli_table *t = NULL;
+	sqlite3_stmt	*st = NULL;
+	json_t		*groups = NULL, *g, *samples;
+	const char	*headers[7];
+	char		*cells[7] = { NULL }, *sql, first[CLI_TIME_SIZE];
+	char		 last[CLI_TIME_SIZE], count[24], *a, *b;
+	int64_t		 total = 0, n;
+	long		 shown = 0;
+	int		 rc, i, ret = -1, cut = 0;
+
+	if ((sql = build_sql(sec, by)) == NULL) {
+		cli_error(cli, "out of memory");
+		return -1;
+	}
+	rc = cli_prepare(cli, sql, &st);
+	free(sql);
+	if (rc < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, f->since);
+	sqlite3_bind_int64(st, 2, f->until);
+	if (cli->json) {
+		if ((groups = json_array()) == NULL)
+			goto out;
+	} else {
+		headers[0] = by_header[by];
+		headers[1] = s->col2;
+		headers[2] = s->col3;
+		headers[3] = "COUNT";
+		headers[4] = "FIRST SEEN (UTC)";
+		headers[5] = "LAST SEEN (UTC)";
+		headers[6] = "SAMPLES";
+		if ((t = cli_table_new(cli, 7, headers)) == NULL)
+			goto out;
+		cli_table_max(t, 0, 40);
+		cli_table_max(t, 2, 40);
+		cli_table_flex(t, 6);
+		cli_table_indent(t, 2);
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		n = sqlite3_column_int64(st, 3);
+		total += n;
+		if (limit > 0 && shown >= limit) {
+			cut = 1;
+			continue;
+		}
+		shown++;
+		if (cli->json) {
+			samples = json_array();
+			json_array_append_new(samples, json_col(st, 6));
+			if (sqlite3_column_bytes(st, 6) !=
+			    sqlite3_column_bytes(st, 7) ||
+			    memcmp(sqlite3_column_blob(st, 6),
+			    sqlite3_column_blob(st, 7),
+			    (size_t)sqlite3_column_bytes(st, 6)) != 0)
+				json_array_append_new(samples,
+				    json_col(st, 7));
+			g = json_object();
+			json_object_set_new(g, by_name[by], json_col(st, 0));
+			json_object_set_new(g, s->json2, json_col(st, 1));
+			json_object_set_new(g, s->json3, json_col(st, 2));
+			json_object_set_new(g, "count", json_integer(n));
+			json_object_set_new(g, "first_seen",
+			    cli_json_time(sqlite3_column_int64(st, 4)));
+			json_object_set_new(g, "last_seen",
+			    cli_json_time(sqlite3_column_int64(st, 5)));
+			json_object_set_new(g, "samples", samples);
+			json_array_append_new(groups, g);
+			continue;
+		}
+		cells[0] = esc_col(st, 0);
+		cells[1] = esc_col(st, 1);
+		cells[2] = esc_col(st, 2);
+		snprintf(count, sizeof(count), "%" PRId64, n);
+		cells[3] = strdup(count);
+		cells[4] = strdup(cli_fmt_time(first, sizeof(first),
+		    sqlite3_column_int64(st, 4), 0));
+		cells[5] = strdup(cli_fmt_time(last, sizeof(last),
+		    sqlite3_column_int64(st, 5), 0));
+		a = esc_col(st, 6);
+		b = esc_col(st, 7);
+		if (a != NULL && b != NULL) {
+			size_t	 len = strlen(a) + strlen(b) + 3;
+
+			if ((cells[6] = malloc(len)) != NULL) {
+				if (strcmp(a, b) == 0)
+					snprintf(cells[6], len, "%s", a);
+				else
+					snprintf(cells[6], len, "%s, %s", a, b);
+			}
+		}
+		free(a);
+		free(b);
+		for (i = 0; i < 7; i++)
+			if (cells[i] == NULL)
+				break;
+		if (i < 7 || cli_table_add(t, (const char *const *)cells,
+		    NULL) < 0) {
+			cli_error(cli, "out of memory");
+			goto out;
+		}
+		for (i = 0; i < 7; i++) {
+			free(cells[i]);
+			cells[i] = NULL;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		cli_db_error(cli, "reading failures");
+		goto out;
+	}
+	*found += total;
+	if (cli->json) {
+		json_object_set_new(doc, s->json_name, json_pack("{s:I, s:b,"
+		    " s:O}", "total", (json_int_t)total, "more", cut,
+		    "groups", groups));
+	} else {
+		fprintf(cli->out, "\n%s%s%s (%" PRId64 ")\n",
+		    cli_color_on(cli, CLI_C_BOLD), s->title,
+		    cli_color_off(cli), total);
+		if (total == 0)
+			fprintf(cli->out, "  none\n");
+		else {
+			cli_table_flush(t);
+			if (cut)
+				fprintf(cli->out, "  (the %ld largest groups;"
+				    " --limit N for more)\n", limit);
+		}
+	}
+	ret = 0;
+out:
+	for (i = 0; i < 7; i++)
+		free(cells[i]);
+	json_decref(groups);
+	cli_table_free(t);
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int
+cmd_audit(struct cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CLI_COMMON_LONGOPTS,
+		CLI_WINDOW_LONGOPTS,
+		{ "by",		required_argument, NULL, OPT_BY },
+		{ "all",	no_argument,	   NULL, OPT_ALL },
+		{ "limit",	required_argument, NULL, CLI_OPT_LIMIT },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct cli_filter f;
+	enum by		 by = BY_DOMAIN;
+	json_t		*doc = NULL;
+	char		 err[CLI_ERRLEN], t1[CLI_TIME_SIZE], t2[CLI_TIME_SIZE];
+	char		 dur[32];
+	int64_t		 found = 0;
+	long		 limit;
+	int		 ch, done = 0, r, rc = CLI_EXIT_ERROR, all = 0, sec;
+
+	cli_filter_init(&f, mt_now_us());
+	while ((ch = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
+	    NULL)) != -1) {
+		if (cli_common_option(cli, ch, optarg, help, &done)) {
+			if (done) {
+				rc = CLI_EXIT_FOUND;
+				goto out;
+			}
+			continue;
+		}
+		if (ch == OPT_BY) {
+			if (strcmp(optarg, "domain") == 0)
+				by = BY_DOMAIN;
+			else if (strcmp(optarg, "ip") == 0)
+				by = BY_IP;
+			else if (strcmp(optarg, "helo") == 0)
+				by = BY_HELO;
+			else {
+				rc = cli_usage_error(cli, "--by %s: expected"
+				    " domain, ip or helo", optarg);
+				goto out;
+			}
+			continue;
+		}
+		if (ch == OPT_ALL) {
+			all = 1;
+			continue;
+		}
+		if ((r = cli_filter_option(&f, ch, optarg, err,
+		    sizeof(err))) < 0) {
+			rc = cli_usage_error(cli, "%s", err);
+			goto out;
+		}
+		if (r == 0) {
+			rc = cli_bad_option(cli, ch, argv);
+			goto out;
+		}
+	}
+	if (optind < argc) {
+		rc = cli_usage_error(cli, "unexpected argument \"%s\"",
+		    argv[optind]);
+		goto out;
+	}
+	if (all && f.has_since) {
+		rc = cli_usage_error(cli, "--all and --since contradict each"
+		    " other");
+		goto out;
+	}
+	limit = f.has_limit ? f.limit : DEFAULT_GROUPS;
+	cli_filter_window(&f, all, DEFAULT_WINDOW);
+	if (cli_filter_check(&f, 1, err, sizeof(err)) < 0) {
+		rc = cli_usage_error(cli, "%s", err);
+		goto out;
+	}
+	cli_setup_output(cli);
+	if (cli_open_journal(cli) < 0)
+		goto out;
+	if (cli->json) {
+		doc = json_pack("{s:{s:o, s:o}, s:s}", "window", "since",
+		    cli_json_time(f.since), "until", cli_json_time(f.until),
+		    "by", by_name[by]);
+		if (doc == NULL) {
+			cli_error(cli, "out of memory");
+			goto out;
+		}
+	} else {
+		cli_fmt_time(t1, sizeof(t1), f.since, 0);
+		cli_fmt_time(t2, sizeof(t2), f.until, 0);
+		if (all)
+			fprintf(cli->out, "%sAuthentication audit%s, the whole"
+			    " journal (to %s), by %s\n",
+			    cli_color_on(cli, CLI_C_BOLD), cli_color_off(cli),
+			    t2, by_name[by]);
+		else
+			fprintf(cli->out, "%sAuthentication audit%s, %s .. %s"
+			    " (%s), by %s\n", cli_color_on(cli, CLI_C_BOLD),
+			    cli_color_off(cli), t1, t2,
+			    cli_duration_format(dur, sizeof(dur),
+			    f.until - f.since), by_name[by]);
+	}
+	for (sec = 0; sec < 3; sec++) {
+		if (sec < 2 && !cli->j.has_auth) {
+			if (cli->json)
+				json_object_set_new(doc,
+				    sections[sec].json_name, json_null());
+			else
+				fprintf(cli->out, "\n%s%s%s\n  not recorded"
+				    " (journal schema version %d; SPF and DKIM"
+				    " results are recorded from version 2 on)\n",
+				    cli_color_on(cli, CLI_C_BOLD),
+				    sections[sec].title, cli_color_off(cli),
+				    cli->j.version);
+			continue;
+		}
+		if (run_section(cli, sec, by, &f, limit, doc, &found) < 0)
+			goto out;
+	}
+	if (cli->json) {
+		json_object_set_new(doc, "total", json_integer(found));
+		cli_json_print(cli, doc);
+	}
+	rc = found > 0 ? CLI_EXIT_FOUND : CLI_EXIT_NOTFOUND;
+out:
+	json_decref(doc);
+	cli_filter_free(&f);
+	return rc;
+}

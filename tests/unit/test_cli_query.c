@@ -1,0 +1,639 @@
+/*
+ * test_cli_query.c - the mailtrail command against a real journal file.
+ *
+ * A journal is built with the core's schema (schema_migrate) and filled
+ * with four messages chosen to tell filters apart: a reused queue ID, the
+ * null sender, a Message-ID stored without brackets and one sent twice,
+ * IPv4 and IPv6 clients, SPF and DKIM results (schema 2), recipients
+ * rejected with and without reply codes, a Subject with NUL, 8-bit and an
+ * escape sequence.  Then:
+ *
+ *   opening: read-only, version checks (missing file, not a database,
+ *   newer schema, another program's database, a version 1 journal);
+ *   filters: each find filter and some combinations, as the track IDs
+ *   they select, newest first; filter errors with their messages;
+ *   loading and printing a whole message, text and JSON, with the
+ *   catalogue's annotations and without a raw escape byte;
+ *   a delivery_events table, when a journal has one.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "mailtrail/schema.h"
+#include "cli/cli.h"
+#include "cli/filter.h"
+#include "cli/message.h"
+
+#define SEC	INT64_C(1000000)
+#define HOUR	(3600 * SEC)
+/* 2026-11-25T12:00:00Z */
+#define T0	(INT64_C(20782) * 86400 * SEC + 12 * HOUR)
+
+#define ID1	"01JDB6Q5Z6Y3K9W2X4V8T0R1N1"
+#define ID2	"01JDB6Q5Z6Y3K9W2X4V8T0R1N2"
+#define ID3	"01JDB6Q5Z6Y3K9W2X4V8T0R1N3"
+#define ID4	"01JDB6Q5Z6Y3K9W2X4V8T0R1N4"
+
+static const char fixture[] =
+"INSERT INTO connections (id, conn_uid, connect_time, client_addr,"
+" client_port, client_name, helo, tls_version, tls_cipher, tls_bits,"
+" auth_type, auth_authen, messages) VALUES"
+" (1, 'C1', 0, '192.0.2.10', 4000, 'mx1.example.org', 'mx1.example.org',"
+"  'TLSv1.3', 'TLS_AES_256_GCM_SHA384', 256, 'PLAIN', 'alice', 2),"
+" (2, 'C2', 0, '2001:db8::7', 4001, 'unknown', 'v6.example.net',"
+"  NULL, NULL, NULL, NULL, NULL, 1),"
+" (3, 'C3', 0, '198.51.100.9', 4002, 'unknown', 'Bad.Example.COM',"
+"  NULL, NULL, NULL, NULL, NULL, 1);"
+"INSERT INTO messages (id, track_id, conn_id, start_time, end_time, stage,"
+" outcome, mail_from, queue_id, message_id, subject, size, rcpt_accepted,"
+" rcpt_rejected, spf_result, dkim_result, authres) VALUES"
+" (1, '" ID1 "', 1, :t0, :t0 + 1000, 'eom', 'accepted',"
+"  'Alice@Example.ORG', '4QA', '<a@example.org>', 'Invoice 42', 100, 2, 0,"
+"  'pass', 'pass', 'mx.test; spf=pass; dkim=pass'),"
+" (2, '" ID2 "', 1, :t0 + 3600000000, NULL, 'eom', 'accepted', '',"
+"  '4QA', '<b@example.org>', CAST(X'52653A2068656C6C6F00FF1B5B324A' AS TEXT),"
+"  200, 1, 1, 'fail', 'fail', NULL),"
+" (3, '" ID3 "', 2, :t0 + 7200000000, NULL, 'rcpt', 'aborted',"
+"  'mallory@evil.test', '5QB', 'c@no-brackets', 'URGENT invoice', 0, 1, 0,"
+"  'softfail', 'none', NULL),"
+" (4, '" ID4 "', 3, :t0 + 10800000000, NULL, 'eom', 'accepted',"
+"  'bob@example.net', NULL, '<a@example.org>', NULL, 50, 0, 2,"
+"  'none', NULL, NULL);"
+"INSERT INTO recipients (message, seq, time, address, status, reply_code,"
+" enhanced_code, reply_text) VALUES"
+" (1, 1, :t0, 'bob@example.net', 'accepted', NULL, NULL, NULL),"
+" (1, 2, :t0, 'carol@example.net', 'accepted', NULL, NULL, NULL),"
+" (2, 1, :t0, 'dave@example.com', 'accepted', NULL, NULL, NULL),"
+" (2, 2, :t0, 'x@example.net', 'rejected', 550, '5.1.1', 'User unknown'),"
+" (3, 1, :t0, 'eve@example.org', 'accepted', NULL, NULL, NULL),"
+" (4, 1, :t0, 'y@other.test', 'rejected', 554, '5.7.1', 'Relay denied'),"
+" (4, 2, :t0, 'z@other.test', 'rejected', NULL, '4.7.1', 'Greylisted');"
+"INSERT INTO header_edits (message, action, name, value, idx, reason)"
+" VALUES (1, 'added', 'X-Mailtrail-ID', '" ID1 "', 0, NULL),"
+" (3, 'removed', 'X-Mailtrail-ID', 'FORGED', 1, 'forged tracking header');"
+"INSERT INTO spf_results (message, identity, domain, result, mechanism,"
+" explanation, time) VALUES"
+" (1, 'mailfrom', 'example.org', 'pass', 'ip4:192.0.2.0/24', NULL, :t0),"
+" (2, 'helo', 'mx1.example.org', 'fail', '-all', 'not allowed', :t0),"
+" (3, 'mailfrom', 'evil.test', 'softfail', '~all', NULL, :t0);"
+"INSERT INTO dkim_signatures (message, seq, domain, selector, algorithm,"
+" key_bits, result, reason, time) VALUES"
+" (1, 1, 'example.org', 's1', 'rsa-sha256', 2048, 'pass', NULL, :t0),"
+" (2, 1, 'example.org', 's1', 'rsa-sha256', 2048, 'fail',"
+"  'body hash did not verify', :t0);";
+
+struct fix {
+	char	 path[64];
+	struct cli cli;
+	char	*buf;
+	size_t	 len;
+};
+
+static void
+exec_sql(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt	*st;
+	const char	*tail = sql;
+	int		 rc, i;
+
+	while (tail != NULL && *tail != '\0') {
+		rc = sqlite3_prepare_v2(db, tail, -1, &st, &tail);
+		if (rc != SQLITE_OK)
+			fail_msg("fixture: %s", sqlite3_errmsg(db));
+		if (st == NULL)
+			break;
+		for (i = 1; i <= sqlite3_bind_parameter_count(st); i++)
+			sqlite3_bind_int64(st, i, T0);
+		rc = sqlite3_step(st);
+		if (rc != SQLITE_DONE)
+			fail_msg("fixture: %s", sqlite3_errmsg(db));
+		sqlite3_finalize(st);
+	}
+}
+
+/* Make a journal at path, at schema version "version", with the fixture. */
+static void
+make_journal(const char *path, int version, const char *extra)
+{
+	sqlite3	*db;
+	char	 err[256];
+
+	unlink(path);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	if (schema_migrate_to(db, version, err, sizeof(err)) != 0)
+		fail_msg("migrate: %s", err);
+	if (version >= 2)
+		exec_sql(db, fixture);
+	if (extra != NULL)
+		exec_sql(db, extra);
+	sqlite3_close(db);
+}
+
+static int
+setup(void **state)
+{
+	struct fix	*f = calloc(1, sizeof(*f));
+	int		 fd;
+
+	snprintf(f->path, sizeof(f->path), "/tmp/test_cli_query.XXXXXX");
+	fd = mkstemp(f->path);
+	assert_true(fd >= 0);
+	close(fd);
+	make_journal(f->path, 2, NULL);
+	f->cli.out = open_memstream(&f->buf, &f->len);
+	f->cli.cmd = "test";
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fix	*f = *state;
+
+	cli_journal_close(&f->cli.j);
+	fclose(f->cli.out);
+	free(f->buf);
+	unlink(f->path);
+	free(f);
+	return 0;
+}
+
+static void
+open_fix(struct fix *f)
+{
+	char	 err[CLI_ERRLEN];
+
+	cli_journal_close(&f->cli.j);
+	if (cli_journal_open_path(&f->cli.j, f->path, err, sizeof(err)) != 0)
+		fail_msg("open: %s", err);
+}
+
+/* Output so far (and reset the stream). */
+static char *
+output(struct fix *f)
+{
+	char	*s;
+
+	fflush(f->cli.out);
+	s = strdup(f->buf != NULL ? f->buf : "");
+	fclose(f->cli.out);
+	free(f->buf);
+	f->buf = NULL;
+	f->len = 0;
+	f->cli.out = open_memstream(&f->buf, &f->len);
+	return s;
+}
+
+static void
+test_open(void **state)
+{
+	struct fix	*f = *state;
+	struct cli_journal j;
+	char		 err[CLI_ERRLEN], path[96];
+	sqlite3		*db;
+	FILE		*fp;
+
+	(void)state;
+	open_fix(f);
+	assert_int_equal(f->cli.j.version, 2);
+	assert_true(f->cli.j.has_auth);
+	assert_false(f->cli.j.has_delivery);
+	/* Read-only: a write fails. */
+	assert_int_not_equal(sqlite3_exec(f->cli.j.db, "DELETE FROM messages",
+	    NULL, NULL, NULL), SQLITE_OK);
+
+	assert_int_equal(cli_journal_open_path(&j, "/nonexistent/j.db", err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "does not exist"));
+
+	snprintf(path, sizeof(path), "%s.txt", f->path);
+	fp = fopen(path, "w");
+	fputs("this is not a database, but it is long enough to look like"
+	    " a file that SQLite would try to read as one.......", fp);
+	fclose(fp);
+	assert_int_equal(cli_journal_open_path(&j, path, err, sizeof(err)), -1);
+	if (strstr(err, "not an SQLite database") == NULL)
+		fail_msg("got \"%s\"", err);
+
+	unlink(path);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_exec(db, "CREATE TABLE t (x)", NULL, NULL, NULL);
+	sqlite3_close(db);
+	assert_int_equal(cli_journal_open_path(&j, path, err, sizeof(err)), -1);
+	if (strstr(err, "not a mailtrail journal") == NULL)
+		fail_msg("got \"%s\"", err);
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL);
+	sqlite3_close(db);
+	assert_int_equal(cli_journal_open_path(&j, path, err, sizeof(err)), -1);
+	if (strstr(err, "has schema version 99, newer than this mailtrail (2)")
+	    == NULL)
+		fail_msg("got \"%s\"", err);
+
+	/* Version 1: readable, without the authentication tables. */
+	make_journal(path, 1, "INSERT INTO connections (id, conn_uid,"
+	    " connect_time) VALUES (1, 'C', 0); INSERT INTO messages (id,"
+	    " track_id, conn_id, start_time, stage, outcome) VALUES (1, '"
+	    ID1 "', 1, 0, 'eom', 'accepted');");
+	assert_int_equal(cli_journal_open_path(&j, path, err, sizeof(err)), 0);
+	assert_int_equal(j.version, 1);
+	assert_false(j.has_auth);
+	cli_journal_close(&j);
+	unlink(path);
+}
+
+/* Run find's query for options (pairs of code, value) and compare. */
+static void
+check_find(struct fix *f, const char *name, const int *opts,
+    const char *const *vals, const char *want)
+{
+	struct cli_filter flt;
+	struct cli_sql	 q;
+	sqlite3_stmt	*st;
+	char		 err[CLI_ERRLEN], got[512];
+	size_t		 o = 0;
+	int		 i;
+
+	cli_filter_init(&flt, T0 + 24 * HOUR);
+	for (i = 0; opts[i] != 0; i++)
+		if (cli_filter_option(&flt, opts[i], vals[i], err,
+		    sizeof(err)) != 1)
+			fail_msg("%s: option %d %s: %s", name, opts[i], vals[i],
+			    err);
+	if (cli_filter_check(&flt, f->cli.j.has_auth, err, sizeof(err)) != 0)
+		fail_msg("%s: check: %s", name, err);
+	assert_int_equal(cli_filter_register(f->cli.j.db, &flt), 0);
+	cli_sql_init(&q);
+	cli_sql_add(&q, cli_summary_select(&f->cli.j));
+	cli_sql_add(&q, " WHERE 1");
+	cli_filter_where(&flt, &q);
+	cli_sql_add(&q, " ORDER BY m.start_time DESC, m.id DESC");
+	if (cli_sql_prepare(&q, f->cli.j.db, &st) != SQLITE_OK)
+		fail_msg("%s: prepare: %s (%s)", name,
+		    sqlite3_errmsg(f->cli.j.db), q.buf);
+	got[0] = '\0';
+	while (sqlite3_step(st) == SQLITE_ROW)
+		o += (size_t)snprintf(got + o, sizeof(got) - o, "%s%c",
+		    o > 0 ? " " : "", sqlite3_column_text(st, 1)[25]);
+	sqlite3_finalize(st);
+	cli_sql_free(&q);
+	cli_filter_free(&flt);
+	if (strcmp(got, want) != 0)
+		fail_msg("%s: got messages \"%s\", want \"%s\"", name, got,
+		    want);
+}
+
+static void
+test_filters(void **state)
+{
+	static const struct {
+		const char	*name;
+		int		 opts[4];
+		const char	*vals[4];
+		const char	*want;	/* last chars of the IDs, newest first */
+	} cases[] = {
+		{ "all", { 0 }, { NULL }, "4 3 2 1" },
+		{ "from exact, any case", { CLI_OPT_FROM },
+		  { "alice@example.org" }, "1" },
+		{ "from @domain", { CLI_OPT_FROM }, { "@EXAMPLE.org" }, "1" },
+		{ "from glob", { CLI_OPT_FROM }, { "*@example.*" }, "4 1" },
+		{ "from null sender", { CLI_OPT_FROM }, { "<>" }, "2" },
+		{ "from nobody", { CLI_OPT_FROM }, { "nobody@x" }, "" },
+		{ "to exact", { CLI_OPT_TO }, { "BOB@example.net" }, "1" },
+		{ "to glob", { CLI_OPT_TO }, { "@example.net" }, "2 1" },
+		{ "to rejected only", { CLI_OPT_TO }, { "y@other.test" }, "4" },
+		{ "ip exact", { CLI_OPT_IP }, { "192.0.2.10" }, "2 1" },
+		{ "ip v4 net", { CLI_OPT_IP }, { "192.0.2.0/24" }, "2 1" },
+		{ "ip v6 net", { CLI_OPT_IP }, { "2001:db8::/32" }, "3" },
+		{ "ip v6 canonical", { CLI_OPT_IP }, { "2001:DB8:0::7" }, "3" },
+		{ "ip elsewhere", { CLI_OPT_IP }, { "203.0.113.0/24" }, "" },
+		{ "helo any case", { CLI_OPT_HELO }, { "bad.example.com" }, "4" },
+		{ "helo glob", { CLI_OPT_HELO }, { "mx1.*" }, "2 1" },
+		{ "subject", { CLI_OPT_SUBJECT }, { "INVOICE" }, "3 1" },
+		{ "subject 8-bit", { CLI_OPT_SUBJECT }, { "\xff\x1b" }, "2" },
+		{ "msgid with <>", { CLI_OPT_MSGID }, { "<a@example.org>" },
+		  "4 1" },
+		{ "msgid without <>", { CLI_OPT_MSGID }, { "a@example.org" },
+		  "4 1" },
+		{ "msgid stored bare", { CLI_OPT_MSGID }, { "<c@no-brackets>" },
+		  "3" },
+		{ "since", { CLI_OPT_SINCE }, { "2026-11-25T13:00:00Z" },
+		  "4 3 2" },
+		{ "until a minute", { CLI_OPT_UNTIL }, { "2026-11-25T13:00" },
+		  "2 1" },
+		{ "a whole day", { CLI_OPT_SINCE, CLI_OPT_UNTIL },
+		  { "2026-11-25", "2026-11-25" }, "4 3 2 1" },
+		{ "relative", { CLI_OPT_SINCE }, { "22h" }, "4 3" },
+		{ "status rejected", { CLI_OPT_STATUS }, { "rejected" }, "4 2" },
+		{ "status aborted", { CLI_OPT_STATUS }, { "aborted" }, "3" },
+		{ "status list", { CLI_OPT_STATUS }, { "aborted,Accepted" },
+		  "4 3 2 1" },
+		{ "spf", { CLI_OPT_SPF }, { "fail" }, "2" },
+		{ "spf list", { CLI_OPT_SPF }, { "fail,softfail" }, "3 2" },
+		{ "dkim", { CLI_OPT_DKIM }, { "FAIL" }, "2" },
+		{ "dkim none", { CLI_OPT_DKIM }, { "none" }, "3" },
+		{ "combined", { CLI_OPT_FROM, CLI_OPT_STATUS },
+		  { "@example.org", "rejected" }, "" },
+		{ "combined 2", { CLI_OPT_IP, CLI_OPT_SPF },
+		  { "192.0.2.0/24", "pass" }, "1" },
+	};
+	struct fix	*f = *state;
+	size_t		 i;
+
+	open_fix(f);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		check_find(f, cases[i].name, cases[i].opts, cases[i].vals,
+		    cases[i].want);
+}
+
+static void
+test_filter_errors(void **state)
+{
+	static const struct {
+		int		 opt;
+		const char	*val;
+		const char	*want;
+	} cases[] = {
+		{ CLI_OPT_IP, "not-an-ip", "not an IPv4 or IPv6 address" },
+		{ CLI_OPT_IP, "192.0.2.0/33", "--ip 192.0.2.0/33" },
+		{ CLI_OPT_STATUS, "delivered", "--status delivered: expected" },
+		{ CLI_OPT_STATUS, "accepted,", "--status accepted,: expected" },
+		{ CLI_OPT_SPF, "maybe", "--spf maybe: expected one or more of"
+		  " none, neutral, pass" },
+		{ CLI_OPT_DKIM, "", "--dkim : expected" },
+		{ CLI_OPT_LIMIT, "-1", "--limit -1: expected a number" },
+		{ CLI_OPT_LIMIT, "10x", "--limit 10x" },
+		{ CLI_OPT_SINCE, "2026-13-01", "--since \"2026-13-01\": month 13"
+		  " out of range" },
+		{ CLI_OPT_UNTIL, "soon", "--until \"soon\": not a time" },
+		{ CLI_OPT_TO, "", "--to: empty value" },
+		{ CLI_OPT_MSGID, "<>", "--msgid: empty Message-ID" },
+	};
+	struct cli_filter flt;
+	char	 err[CLI_ERRLEN];
+	size_t	 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cli_filter_init(&flt, T0);
+		err[0] = '\0';
+		if (cli_filter_option(&flt, cases[i].opt, cases[i].val, err,
+		    sizeof(err)) != -1)
+			fail_msg("\"%s\": accepted, want an error",
+			    cases[i].val);
+		if (strstr(err, cases[i].want) == NULL)
+			fail_msg("\"%s\": got \"%s\", want \"%s\"",
+			    cases[i].val, err, cases[i].want);
+		cli_filter_free(&flt);
+	}
+	/* Not a filter option at all. */
+	cli_filter_init(&flt, T0);
+	assert_int_equal(cli_filter_option(&flt, 'x', "", err, sizeof(err)), 0);
+	/* An empty time range. */
+	assert_int_equal(cli_filter_option(&flt, CLI_OPT_SINCE, "2h", err,
+	    sizeof(err)), 1);
+	assert_int_equal(cli_filter_option(&flt, CLI_OPT_UNTIL, "3h", err,
+	    sizeof(err)), 1);
+	assert_int_equal(cli_filter_check(&flt, 1, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "time range is empty"));
+	cli_filter_free(&flt);
+	/* SPF on a journal that records none. */
+	cli_filter_init(&flt, T0);
+	assert_int_equal(cli_filter_option(&flt, CLI_OPT_SPF, "fail", err,
+	    sizeof(err)), 1);
+	assert_int_equal(cli_filter_check(&flt, 0, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "records no SPF or DKIM results"));
+	assert_true(cli_filter_narrows(&flt));
+	cli_filter_free(&flt);
+}
+
+static void
+test_window(void **state)
+{
+	struct cli_filter flt;
+
+	(void)state;
+	cli_filter_init(&flt, T0);
+	cli_filter_window(&flt, 0, 24 * HOUR);
+	assert_true(flt.has_since && flt.has_until);
+	assert_int_equal(flt.since, T0 - 24 * HOUR);
+	assert_true(flt.until > T0);
+	cli_filter_free(&flt);
+	cli_filter_init(&flt, T0);
+	cli_filter_window(&flt, 1, 24 * HOUR);
+	assert_int_equal(flt.since, 0);
+	cli_filter_free(&flt);
+}
+
+static struct cli_msg *
+load(struct fix *f, int64_t id)
+{
+	struct cli_loader ld;
+	struct cli_msg	*msg = NULL;
+
+	assert_int_equal(cli_loader_init(&ld, &f->cli), 0);
+	assert_int_equal(cli_msg_load(&ld, id, &msg), 0);
+	cli_loader_free(&ld);
+	return msg;
+}
+
+static void
+test_show_message(void **state)
+{
+	struct fix	*f = *state;
+	struct cli_loader ld;
+	struct cli_msg	*msg;
+	json_t		*j, *r;
+	char		*out, *dump;
+	size_t		 i;
+
+	open_fix(f);
+	assert_int_equal(cli_loader_init(&ld, &f->cli), 0);
+	assert_int_equal(cli_msg_load(&ld, 999, &msg), 1);
+	assert_null(msg);
+	cli_loader_free(&ld);
+
+	msg = load(f, 2);
+	assert_int_equal(msg->n_rcpt, 2);
+	assert_int_equal(msg->n_spf, 1);
+	assert_int_equal(msg->n_dkim, 1);
+	cli_msg_print(&f->cli, msg);
+	out = output(f);
+	static const char *const want[] = {
+		"Message " ID2,
+		"Queue ID     4QA",
+		"Client       192.0.2.10 port 4000",
+		"TLS          TLSv1.3 TLS_AES_256_GCM_SHA384 (256 bits)",
+		"AUTH         PLAIN as alice",
+		"MAIL FROM    <>",
+		"<x@example.net>  rejected 550 5.1.1 User unknown",
+		"= permanent: bad destination mailbox address",
+		"Subject      Re: hello\\x00\\xff\\x1b[2J",
+		"SPF          helo mx1.example.org: fail (-all) - not allowed",
+		"DKIM         d=example.org s=s1 rsa-sha256 2048 bits: fail"
+		" (body hash did not verify)",
+	};
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		if (strstr(out, want[i]) == NULL)
+			fail_msg("want \"%s\" in:\n%s", want[i], out);
+	assert_null(strchr(out, 0x1b));
+	assert_null(strstr(out, "Delivery"));
+	free(out);
+
+	j = cli_msg_json(&f->cli, msg);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "track_id")),
+	    ID2);
+	assert_null(json_object_get(j, "id"));
+	assert_string_equal(json_string_value(json_object_get(
+	    json_object_get(j, "connection"), "client_addr")), "192.0.2.10");
+	r = json_array_get(json_object_get(j, "recipients"), 1);
+	assert_string_equal(json_string_value(json_object_get(r, "explain")),
+	    "permanent: bad destination mailbox address");
+	assert_int_equal(json_integer_value(json_object_get(r, "reply_code")),
+	    550);
+	assert_string_equal(json_string_value(json_object_get(j,
+	    "start_time")), "2026-11-25T13:00:00.000000Z");
+	assert_int_equal(json_array_size(json_object_get(j, "spf")), 1);
+	assert_null(json_object_get(j, "delivery_events"));
+	dump = json_dumps(j, JSON_COMPACT);
+	assert_null(strchr(dump, 0x1b));
+	assert_non_null(strstr(dump, "Re: hello\\u0000\xc3\xbf\\u001B[2J"));
+	free(dump);
+	json_decref(j);
+	cli_msg_free(msg);
+
+	/* The forged header, and a message with no queue ID. */
+	msg = load(f, 3);
+	cli_msg_print(&f->cli, msg);
+	out = output(f);
+	assert_non_null(strstr(out, "removed X-Mailtrail-ID: FORGED (#1 of"
+	    " that name; forged tracking header)"));
+	assert_non_null(strstr(out, "aborted (last stage seen: rcpt)"));
+	assert_non_null(strstr(out, "DKIM         no signatures"));
+	free(out);
+	cli_msg_free(msg);
+	msg = load(f, 4);
+	cli_msg_print(&f->cli, msg);
+	out = output(f);
+	assert_non_null(strstr(out, "Queue ID     none"));
+	assert_non_null(strstr(out, "= temporary: delivery not authorized"));
+	assert_non_null(strstr(out, "no SPF or DKIM results recorded"));
+	free(out);
+	cli_msg_free(msg);
+}
+
+static void
+test_summary_json(void **state)
+{
+	struct fix	*f = *state;
+	struct cli_summary *s;
+	struct cli_row	*row;
+	sqlite3_stmt	*st;
+	json_t		*doc, *m;
+	json_error_t	 jerr;
+	char		*out, sql[1024];
+
+	open_fix(f);
+	f->cli.json = 1;
+	s = cli_summary_begin(&f->cli, 0);
+	assert_non_null(s);
+	snprintf(sql, sizeof(sql), "%s WHERE m.id = 2",
+	    cli_summary_select(&f->cli.j));
+	assert_int_equal(sqlite3_prepare_v2(f->cli.j.db, sql, -1, &st, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	row = cli_row_copy(st);
+	sqlite3_finalize(st);
+	assert_int_equal(cli_summary_add(s, row), 0);
+	cli_row_free(row);
+	assert_int_equal(cli_summary_end(s, 1), 0);
+	f->cli.json = 0;
+	out = output(f);
+	doc = json_loads(out, JSON_ALLOW_NUL, &jerr);
+	if (doc == NULL)
+		fail_msg("not JSON (%s): %s", jerr.text, out);
+	assert_int_equal(json_integer_value(json_object_get(doc, "count")), 1);
+	assert_true(json_is_true(json_object_get(doc, "more")));
+	m = json_array_get(json_object_get(doc, "messages"), 0);
+	assert_string_equal(json_string_value(json_object_get(m, "spf_result")),
+	    "fail");
+	assert_int_equal(json_array_size(json_object_get(m, "recipients")), 2);
+	assert_null(json_object_get(m, "first_rcpt"));
+	json_decref(doc);
+	free(out);
+}
+
+static void
+test_delivery_events(void **state)
+{
+	struct fix	*f = *state;
+	struct cli_msg	*msg;
+	json_t		*j;
+	char		*out;
+
+	/* A journal with a delivery_events table, as a later schema may
+	 * add: show prints it when it is there. */
+	make_journal(f->path, 2, "CREATE TABLE delivery_events (id INTEGER"
+	    " PRIMARY KEY, message INTEGER, time INTEGER, status TEXT,"
+	    " recipient TEXT, relay TEXT, enhanced_code TEXT,"
+	    " reply_text TEXT);"
+	    "INSERT INTO delivery_events (message, time, status, recipient,"
+	    " relay, enhanced_code, reply_text) VALUES"
+	    " (1, :t + 5000000, 'sent', 'bob@example.net', 'mx.example.net',"
+	    "  '2.0.0', '250 ok'),"
+	    " (1, :t + 9000000, 'deferred', 'carol@example.net',"
+	    "  'mx.example.net', '4.4.1', 'connection timed out');");
+	open_fix(f);
+	assert_true(f->cli.j.has_delivery);
+	msg = load(f, 1);
+	assert_int_equal(msg->n_events, 2);
+	cli_msg_print(&f->cli, msg);
+	out = output(f);
+	assert_non_null(strstr(out, "Delivery"));
+	if (strstr(out, "deferred  carol@example.net") == NULL)
+		fail_msg("got %s", strstr(out, "Delivery"));
+	assert_non_null(strstr(out, "= temporary: no answer from host"));
+	free(out);
+	j = cli_msg_json(&f->cli, msg);
+	assert_int_equal(json_array_size(json_object_get(j,
+	    "delivery_events")), 2);
+	json_decref(j);
+	cli_msg_free(msg);
+	/* A message without events says so. */
+	msg = load(f, 2);
+	cli_msg_print(&f->cli, msg);
+	out = output(f);
+	assert_non_null(strstr(out, "no delivery events recorded"));
+	free(out);
+	cli_msg_free(msg);
+	make_journal(f->path, 2, NULL);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_open, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_filters, setup, teardown),
+		cmocka_unit_test(test_filter_errors),
+		cmocka_unit_test(test_window),
+		cmocka_unit_test_setup_teardown(test_show_message, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_summary_json, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_delivery_events, setup,
+		    teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
