@@ -113,7 +113,15 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 		want_nr = !daemon_socket_is_inet();
 		break;
 	}
-	s->noreply = want_nr ? (f1 & nr_all) : 0;
+	/*
+	 * Never "no reply" for CONNECT, HELO and unknown commands: when the
+	 * MTA hangs up right after them (a client that only says EHLO and
+	 * QUIT), libmilter drops the commands it has not read yet, and the
+	 * connection's facts would be lost.  These come once per connection;
+	 * the per-message steps keep the saving.
+	 */
+	s->noreply = want_nr ? (f1 & nr_all & ~(unsigned long)(SMFIP_NR_CONN |
+	    SMFIP_NR_HELO | SMFIP_NR_UNKN)) : 0;
 	*pf1 = (f1 & SMFIP_RCPT_REJ) | s->noreply;
 	*pf2 = 0;
 	*pf3 = 0;

@@ -64,10 +64,11 @@ struct mt_dkimv {
 	struct mt_dkimv_opts	 opts;
 };
 
-/* One key lookup of a message, for the reason of a temperror. */
+/* One key lookup of a message, for the reason given with its result. */
 struct dkimv_lookup {
-	char			 name[DKIMV_QNAME_MAX];
+	char			*name;		/* selector._domainkey.domain */
 	enum mt_dns_status	 status;
+	int			 badname;	/* not a DNS name: not asked */
 };
 
 struct mt_dkimv_msg {
@@ -85,7 +86,7 @@ struct mt_dkimv_msg {
 	char			*hbuf;		/* "Name:value" with CRLF folds */
 	size_t			 hbufsz;
 	int64_t			 deadline_us;	/* of the key lookups */
-	struct dkimv_lookup	*lookups;	/* max_signatures of them */
+	struct dkimv_lookup	*lookups;	/* room for max_signatures */
 	size_t			 nlookups;
 };
 
@@ -121,8 +122,36 @@ dkimv_result_name(enum mt_dkim_result r)
 /* ------------------------------------------------------------ DNS hooks */
 
 /*
+ * A name the DNS could hold: labels of letters, digits, '-' and '_' (the
+ * "_domainkey" label), 1 to 63 bytes each, 253 in all.  d= and s= are a
+ * stranger's bytes: anything else can never have a key, so it is not
+ * asked for (and is "key not found", not a DNS failure).
+ */
+static int
+valid_qname(const char *name)
+{
+	size_t	 label = 0, total = 0;
+
+	for (; *name != '\0'; name++, total++) {
+		if (*name == '.') {
+			if (label == 0)
+				return 0;
+			label = 0;
+			continue;
+		}
+		if (!isalnum((unsigned char)*name) && *name != '-' &&
+		    *name != '_')
+			return 0;
+		if (++label > 63)
+			return 0;
+	}
+	return label > 0 && total <= 253;
+}
+
+/*
  * Build an NXDOMAIN reply for name/type: header and question, which is
- * what libopendkim checks before it believes the rcode.
+ * what libopendkim checks before it believes the rcode.  (It does not
+ * compare the question's name with its own.)
  */
 static int
 nxdomain_reply(const char *name, int type, unsigned char *buf, size_t bufsz,
@@ -150,16 +179,24 @@ nxdomain_reply(const char *name, int type, unsigned char *buf, size_t bufsz,
 	return 0;
 }
 
+/* At most one lookup per verified signature: max_signatures of them. */
 static void
-note_lookup(struct mt_dkimv_msg *m, const char *name, enum mt_dns_status st)
+note_lookup(struct mt_dkimv_msg *m, const char *name, enum mt_dns_status st,
+    int badname)
 {
 	struct dkimv_lookup	*l;
 
-	if (m->lookups == NULL || m->nlookups >= m->d->opts.max_signatures)
+	if (m->nlookups >= m->d->opts.max_signatures)
 		return;
-	l = &m->lookups[m->nlookups++];
-	snprintf(l->name, sizeof(l->name), "%s", name);
+	if (m->lookups == NULL && (m->lookups = calloc(
+	    m->d->opts.max_signatures, sizeof(*m->lookups))) == NULL)
+		return;		/* only the reason is less precise */
+	l = &m->lookups[m->nlookups];
+	if ((l->name = strdup(name)) == NULL)
+		return;
 	l->status = st;
+	l->badname = badname;
+	m->nlookups++;
 }
 
 static int
@@ -171,6 +208,7 @@ dns_start(void *srv, int type, unsigned char *query, unsigned char *buf,
 	struct dkimv_query	*q;
 	const char		*name = (const char *)query;
 	int64_t			 deadline;
+	int			 badname;
 
 	if ((q = calloc(1, sizeof(*q))) == NULL)
 		return DKIM_DNS_ERROR;
@@ -178,19 +216,22 @@ dns_start(void *srv, int type, unsigned char *query, unsigned char *buf,
 		deadline = m->deadline_us;
 	else	/* not from our calls: a bug, but keep the bound */
 		deadline = mt_mono_us() + (int64_t)d->opts.timeout_ms * 1000;
-	if (mt_mono_us() >= deadline)
+	badname = !valid_qname(name);
+	if (badname)
+		q->status = MT_DNS_NXDOMAIN;
+	else if (mt_mono_us() >= deadline)
 		q->status = MT_DNS_TIMEOUT;
 	else
 		q->status = resolver_query(d->resolver, name, type, buf,
 		    buflen, &q->anslen, deadline);
-	if (q->status == MT_DNS_NXDOMAIN &&
-	    nxdomain_reply(name, type, buf, buflen, &q->anslen) != 0)
+	if (q->status == MT_DNS_NXDOMAIN && nxdomain_reply(badname ?
+	    "invalid" : name, type, buf, buflen, &q->anslen) != 0)
 		q->status = MT_DNS_ERROR;
 	if (q->status == MT_DNS_OK && (q->anslen < HFIXEDSZ ||
 	    q->anslen > buflen))
 		q->status = MT_DNS_ERROR;
 	if (m != NULL)
-		note_lookup(m, name, q->status);
+		note_lookup(m, name, q->status, badname);
 	*qh = q;
 	return DKIM_DNS_SUCCESS;
 }
@@ -373,10 +414,9 @@ dkimv_msg_new(struct mt_dkimv *d, const char *id)
 	    j < sizeof(m->id) - 1; i++)
 		if (id[i] > ' ' && id[i] < 0x7f)
 			m->id[j++] = id[i];
+	if (j == 0)
+		m->id[j++] = '-';
 	m->id[j] = '\0';
-	m->lookups = calloc(d->opts.max_signatures, sizeof(*m->lookups));
-	if (m->lookups == NULL)
-		goto fail;
 	m->dkim = dkim_verify(d->lib, (const unsigned char *)m->id, NULL,
 	    &st);
 	if (m->dkim == NULL)
@@ -395,10 +435,14 @@ fail:
 void
 dkimv_msg_free(struct mt_dkimv_msg *m)
 {
+	size_t	 i;
+
 	if (m == NULL)
 		return;
 	if (m->dkim != NULL)
 		dkim_free(m->dkim);
+	for (i = 0; i < m->nlookups; i++)
+		free(m->lookups[i].name);
 	free(m->lookups);
 	free(m->hbuf);
 	free(m);
@@ -574,18 +618,27 @@ sig_header_b(DKIM_SIGINFO *sig, char *out, size_t outsz)
 	out[o] = '\0';
 }
 
-static const char *
-keyfail_reason(const struct mt_dkimv_msg *m, const struct mt_dkim_sig *s)
+static const struct dkimv_lookup *
+find_lookup(const struct mt_dkimv_msg *m, const struct mt_dkim_sig *s)
 {
 	char	 name[DKIMV_QNAME_MAX];
 	size_t	 i;
 
 	snprintf(name, sizeof(name), "%s._domainkey.%s", s->selector,
 	    s->domain);
-	for (i = 0; i < m->nlookups; i++) {
-		if (strcasecmp(m->lookups[i].name, name) != 0)
-			continue;
-		switch (m->lookups[i].status) {
+	for (i = 0; i < m->nlookups; i++)
+		if (strcmp(m->lookups[i].name, name) == 0)
+			return &m->lookups[i];
+	return NULL;
+}
+
+static const char *
+keyfail_reason(const struct mt_dkimv_msg *m, const struct mt_dkim_sig *s)
+{
+	const struct dkimv_lookup *l = find_lookup(m, s);
+
+	if (l != NULL) {
+		switch (l->status) {
 		case MT_DNS_TIMEOUT:
 			return "key lookup timed out";
 		case MT_DNS_SERVFAIL:
@@ -597,6 +650,15 @@ keyfail_reason(const struct mt_dkimv_msg *m, const struct mt_dkim_sig *s)
 		}
 	}
 	return "key lookup failed";
+}
+
+static const char *
+nokey_reason(const struct mt_dkimv_msg *m, const struct mt_dkim_sig *s)
+{
+	const struct dkimv_lookup *l = find_lookup(m, s);
+
+	return l != NULL && l->badname ? "bad key name (s=, d=)" :
+	    "key not found";
 }
 
 static void
@@ -645,7 +707,7 @@ sig_result(const struct mt_dkimv_msg *m, DKIM_SIGINFO *sig,
 		set_result(s, MT_DKIM_TEMPERROR, keyfail_reason(m, s));
 		break;
 	case DKIM_SIGERROR_NOKEY:
-		set_result(s, MT_DKIM_PERMERROR, "key not found");
+		set_result(s, MT_DKIM_PERMERROR, nokey_reason(m, s));
 		break;
 	case DKIM_SIGERROR_KEYREVOKED:
 		set_result(s, MT_DKIM_PERMERROR, "key revoked");
@@ -744,7 +806,7 @@ sig_result(const struct mt_dkimv_msg *m, DKIM_SIGINFO *sig,
 static void
 fill_sig(struct mt_dkimv_msg *m, DKIM_SIGINFO *sig, struct mt_dkim_sig *s)
 {
-	unsigned int	 bits;
+	unsigned int	 bits, flags;
 
 	memset(s, 0, sizeof(*s));
 	copy_field(s->domain, sizeof(s->domain), dkim_sig_getdomain(sig));
@@ -756,10 +818,18 @@ fill_sig(struct mt_dkimv_msg *m, DKIM_SIGINFO *sig, struct mt_dkim_sig *s)
 		s->identity[0] = '\0';
 	s->identity[sizeof(s->identity) - 1] = '\0';
 	sig_header_b(sig, s->header_b, sizeof(s->header_b));
-	if ((dkim_sig_getflags(sig) & DKIM_SIGFLAG_PROCESSED) != 0) {
-		if (strcmp(s->algorithm, "ed25519-sha256") == 0)
-			s->key_bits = 256;	/* libopendkim says 512 */
-		else if (dkim_sig_getkeysize(sig, &bits) == DKIM_STAT_OK &&
+	/*
+	 * Known once the key was decoded: for RSA the library records the
+	 * size then; for ed25519 (always 256 bits) it records nothing useful,
+	 * so it is 256 when the signature check ran (passed, or "bad").
+	 */
+	flags = dkim_sig_getflags(sig);
+	if ((flags & DKIM_SIGFLAG_PROCESSED) != 0) {
+		if (strcmp(s->algorithm, "ed25519-sha256") == 0) {
+			if ((flags & DKIM_SIGFLAG_PASSED) != 0 ||
+			    dkim_sig_geterror(sig) == DKIM_SIGERROR_BADSIG)
+				s->key_bits = 256;
+		} else if (dkim_sig_getkeysize(sig, &bits) == DKIM_STAT_OK &&
 		    bits <= 65536)
 			s->key_bits = (int)bits;
 	}

@@ -300,7 +300,8 @@ write_msg(struct sqlite_store *s, const struct mt_msg_rec *m, int64_t conn_id,
 	bind_bytes(&b, &m->hdr_subject);
 	bind_u64(&b, m->header_bytes);
 	bind_u64(&b, m->body_bytes);
-	bind_u64(&b, m->header_bytes + m->body_bytes);
+	bind_u64(&b, m->mta_size != 0 ? m->mta_size :
+	    m->header_bytes + m->body_bytes);
 	bind_int(&b, m->n_headers);
 	bind_u64(&b, m->n_rcpts - rejected);
 	bind_u64(&b, rejected);

@@ -87,8 +87,8 @@ static const char *const macro_lists[MT_MACROS_NSTAGES] = {
 	[MT_MACROS_HELO] = "{tls_version} {cipher} {cipher_bits} "
 	    "{cert_subject} {cert_issuer}",
 	[MT_MACROS_MAIL] = "i {auth_type} {auth_authen} {auth_author} "
-	    "{mail_addr} {tls_version} {cipher} {cipher_bits} "
-	    "{cert_subject} {cert_issuer}",
+	    "{tls_version} {cipher} {cipher_bits} {cert_subject} "
+	    "{cert_issuer}",
 	[MT_MACROS_RCPT] = "i {rcpt_addr} {rcpt_host} {rcpt_mailer}",
 	[MT_MACROS_DATA] = "i",
 	[MT_MACROS_EOH] = "i",
@@ -156,12 +156,19 @@ set_value(struct mt_conn *c, struct mt_bytes *b, const char *src)
 	set_bytes(c, b, src, strlen(src));
 }
 
-/* Set *b from a macro when the MTA sent it. */
+/*
+ * Set *b from a macro when the MTA sent it with a value: Sendmail sends
+ * some macros empty where Postfix sends nothing ({cert_subject} without a
+ * client certificate), and the journal must not tell the two apart.
+ */
 static void
 set_macro(struct mt_conn *c, struct mt_bytes *b, const struct mt_macros *m,
     const char *name)
 {
-	set_value(c, b, macro(m, name));
+	const char	*v = macro(m, name);
+
+	if (v != NULL && *v != '\0')
+		set_value(c, b, v);
 }
 
 /* An SMTP path without its angle brackets: "<a@b>" -> "a@b". */
@@ -662,6 +669,21 @@ conn_body(struct mt_conn *c, const unsigned char *chunk, size_t len)
 		(void)dkimv_msg_body(c->dkim, chunk, len);
 }
 
+/* Sendmail's {msg_size}: the MTA's own count of the message's size. */
+static void
+read_mta_size(struct mt_conn *c, const struct mt_macros *m)
+{
+	const char		*v = macro(m, "{msg_size}");
+	unsigned long long	 n;
+	char			*end;
+
+	if (v == NULL || *v < '0' || *v > '9')
+		return;
+	n = strtoull(v, &end, 10);
+	if (*end == '\0' && n < (1ULL << 50))
+		c->cur->msg.mta_size = n;
+}
+
 /* Why SPF is not evaluated for this client, or NULL. */
 static const char *
 spf_skip_reason(const struct mt_conn *c)
@@ -814,6 +836,7 @@ conn_eom_plan(struct mt_conn *c, const struct mt_macros *m,
 		return -1;
 	advance(c, MT_STAGE_EOM);
 	read_queue_id(c, m);
+	read_mta_size(c, m);
 	run_spf(c);
 	run_dkim(c);
 	build_authres(c);

@@ -117,6 +117,7 @@ struct mt_msg_rec {
 	struct mt_bytes	 hdr_subject;
 	uint64_t	 header_bytes;	/* header bytes as seen by the milter */
 	uint64_t	 body_bytes;
+	uint64_t	 mta_size;	/* the MTA's {msg_size}; 0 when not sent */
 	unsigned	 n_headers;
 	struct mt_rcpt	*rcpts;
 	size_t		 n_rcpts;	/* recorded */

@@ -271,7 +271,7 @@ free_port()
 {
 	local i port
 	for ((i = 0; i < 200; i++)); do
-		port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+		port=$((20000 + (RANDOM * 32768 + RANDOM) % 12768))	# below the ephemeral range
 		case " $_mt_ports " in *" $port "*) continue ;; esac
 		if port_is_free "$port"; then
 			_mt_ports="$_mt_ports $port"

@@ -44,7 +44,7 @@ PF_HOSTNAME=mx.mailtrail-test.example
 # The milter settings, when etc/postfix-main.cf cannot be read.
 PF_MILTER_MACROS='milter_connect_macros = j {daemon_name} v {client_addr} {client_port} {client_name} {client_ptr} {client_resolve}
 milter_helo_macros = {tls_version} {cipher} {cipher_bits} {cert_subject} {cert_issuer}
-milter_mail_macros = i {auth_type} {auth_authen} {auth_author} {mail_addr}
+milter_mail_macros = i {auth_type} {auth_authen} {auth_author}
 milter_rcpt_macros = {rcpt_addr} {rcpt_host} {rcpt_mailer} i
 milter_data_macros = i
 milter_end_of_header_macros = i

@@ -145,6 +145,8 @@ static const struct rec zone[] = {
 	  "  %{i}  is %{l}'s  client, 100%% sure;%_%-  " },
 	{ "eightbit.example", ns_t_txt, "v=spf1 a:caf\xc3\xa9.example +all" },
 	{ "ctrl.example", ns_t_txt, "v=spf1 \x01+all" },
+	{ "rmacro.example", ns_t_txt, "v=spf1 -all exp=e.rmacro.example" },
+	{ "e.rmacro.example", ns_t_txt, "checked by %{r} for %{o}" },
 	{ NULL, 0, NULL }
 };
 
@@ -285,6 +287,9 @@ static const struct spf_case cases[] = {
 	{ "control byte in a record: permerror", MF, "192.0.2.10", "h",
 	  "x@ctrl.example", MT_SPF_PERMERROR, "ctrl.example",
 	  "outside printable ASCII", NULL, 0 },
+	{ "%{r} is the receiver", MF, "192.0.2.10", "h", "x@rmacro.example",
+	  MT_SPF_FAIL, "rmacro.example", "-all",
+	  "checked by " RECEIVER " for rmacro.example", 0 },
 	{ "no local part", MF, "192.0.2.10", "h", "@fail.example",
 	  MT_SPF_FAIL, "fail.example", NULL, NULL, 0 },
 	{ "trailing dot on the domain", MF, "192.0.2.10", "h",
