@@ -191,9 +191,36 @@ mt_tmpdir T
 PF=$T/pf
 RESULTS=$T/results
 : >"$RESULTS"
-SMTP_PORT='' SINK_PORT=''
-free_port SMTP_PORT
-free_port SINK_PORT
+
+# bench_port VAR: a free port below the kernel's ephemeral range.  A port
+# from free_port (20000-59999) may be the ephemeral port of one of the
+# thousands of client connections a batch makes, and a socket in FIN_WAIT
+# or CLOSE_WAIT there makes a later bind fail ("Address already in use"),
+# though port_is_free only looks at listening and established sockets.
+read -r EPHEMERAL_LOW _ </proc/sys/net/ipv4/ip_local_port_range
+bench_port()
+{
+	local i p
+	for ((i = 0; i < 100; i++)); do
+		p=''
+		free_port p
+		if [ "$p" -lt "${EPHEMERAL_LOW:-32768}" ] &&
+		    [ -z "$(ss -Htan "sport = :$p" 2>/dev/null)" ]; then
+			printf -v "$1" '%s' "$p"
+			return 0
+		fi
+	done
+	bail_out "no free TCP port below $EPHEMERAL_LOW"
+}
+SMTP_PORT='' SINK_PORT='' MILTER_PORT=''
+bench_port SMTP_PORT
+bench_port SINK_PORT
+bench_port MILTER_PORT
+# The daemon's settings are its built-in defaults plus each
+# configuration's -o options, whatever the machine's configuration file
+# (SYSCONFDIR/mailtrail/mailtrail.conf) says.
+MT_CONF=$T/mailtrail.conf
+echo '# transport-bench: built-in defaults' >"$MT_CONF"
 FROM=from@example.org
 RCPT=to@example.net
 HELO=bench-client.example
@@ -350,8 +377,13 @@ run_config()
 		pf_sock=$sock
 		;;
 	inet)
-		mport=''
-		free_port mport
+		# the same port every time: nothing else takes a port below
+		# the ephemeral range, and libmilter binds with SO_REUSEADDR
+		mport=$MILTER_PORT
+		if ! port_is_free "$mport"; then
+			bail_out "milter port $mport is taken:" \
+			    "$(ss -Htanp "sport = :$mport" | head -n 3)"
+		fi
 		sock=inet:$mport@127.0.0.1
 		pf_sock=inet:127.0.0.1:$mport
 		;;
@@ -364,8 +396,8 @@ run_config()
 		journal=$T/journal-$name-$run.db
 		rm -f "$journal" "$journal-wal" "$journal-shm"
 		# shellcheck disable=SC2086 # options, split on purpose
-		mt_start "$T" "$sock" "$journal" -o milter.socket_mode=0666 \
-		    $opts || bail_out "mailtrail-milter did not start ($name)"
+		mt_start "$T" "$sock" "$journal" -c "$MT_CONF" \
+		    -o milter.socket_mode=0666 $opts || bail_out "mailtrail-milter did not start ($name)"
 		if [ "$transport" = inet ] &&
 		    [ "$(port_listeners "$mport")" != "$MT_PID" ]; then
 			bail_out "milter port $mport: listeners" \

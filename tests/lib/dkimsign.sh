@@ -21,6 +21,8 @@
 #       for).  The message's From must be in DOMAIN: opendkim signs only
 #       mail from the domains it is configured for.  The signature field
 #       gets IN's line ends (CRLF when IN's first line ends in CRLF).
+#   dkimsign_sign_exact KEYFILE DOMAIN SELECTOR IN OUT
+#       An openssl-only signer of the exact header bytes (see below).
 #
 # How: "opendkim -x sign.conf -t IN" with Mode s, Syslog no, Domain,
 # Selector, KeyFile, RequireSafeKeys no (the test key is not in a safe
@@ -38,15 +40,18 @@
 # RSA signatures are printed as they were signed).
 #
 # Each call writes its config next to OUT (OUT.sign.conf) and removes it.
+# Runs under dash or bash ("local" is in both).
+# shellcheck disable=SC3043
 
 dkimsign_have_signer()
 {
-	command -v opendkim >/dev/null 2>&1 && command -v openssl >/dev/null 2>&1
+	command -v opendkim >/dev/null 2>&1 &&
+	    command -v openssl >/dev/null 2>&1
 }
 
 dkimsign_genkey()
 {
-	local type=$1 key=$2 bits
+	local type="$1" key="$2" bits
 
 	case $type in
 	rsa2048) bits=2048 ;;
@@ -59,8 +64,9 @@ dkimsign_genkey()
 		;;
 	esac
 	if [ -n "$bits" ]; then
-		openssl genpkey -algorithm RSA -pkeyopt "rsa_keygen_bits:$bits" \
-		    -out "$key" 2>/dev/null || return 1
+		openssl genpkey -algorithm RSA \
+		    -pkeyopt "rsa_keygen_bits:$bits" -out "$key" 2>/dev/null ||
+		    return 1
 		printf 'v=DKIM1; k=rsa; p=%s\n' "$(openssl pkey -in "$key" \
 		    -pubout -outform DER 2>/dev/null | base64 -w 0)" \
 		    > "$key.txt" || return 1
@@ -80,8 +86,8 @@ dkimsign_genkey()
 
 dkimsign_sign()
 {
-	local key=$1 domain=$2 selector=$3 in=$4 out=$5
-	local canon=${6:-simple/simple} alg=${7:-} conf sig crlf
+	local key="$1" domain="$2" selector="$3" in="$4" out="$5"
+	local canon="${6:-simple/simple}" alg="${7:-}" conf sig crlf
 
 	if [ -z "$alg" ]; then
 		if openssl pkey -in "$key" -noout -text 2>/dev/null |
@@ -140,7 +146,7 @@ EOF
 #	last instance of each), IN must have CRLF line ends and end with one.
 dkimsign_sign_exact()
 {
-	local key=$1 domain=$2 selector=$3 in=$4 out=$5 tmp h bh b sig
+	local key="$1" domain="$2" selector="$3" in="$4" out="$5" tmp h bh b sig
 	local field i last
 
 	tmp=$out.exact
@@ -187,7 +193,8 @@ dkimsign_sign_exact()
 		cat "$tmp/f$last" >> "$tmp/data"
 		h=${h:+$h:}$field
 	done
-	sig="DKIM-Signature: v=1; a=rsa-sha256; c=simple/simple; d=$domain; s=$selector; h=$h; bh=$bh; b="
+	sig="DKIM-Signature: v=1; a=rsa-sha256; c=simple/simple; d=$domain;"
+	sig="$sig s=$selector; h=$h; bh=$bh; b="
 	printf '%s' "$sig" >> "$tmp/data"
 	b=$(openssl dgst -sha256 -sign "$key" "$tmp/data" | base64 -w 0) ||
 	    return 1

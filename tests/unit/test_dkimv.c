@@ -7,9 +7,10 @@
  *     made by openssl, the public keys served by a table resolver: pass,
  *     tampered body and header, missing, revoked, wrong and broken keys, DNS
  *     timeout and SERVFAIL, RFC 8301 policy, several signatures, the
- *     max_signatures bound, the leading-space contract, chunking, threads,
- *     and a timing of a 4 KB message.  Skipped (with a message) when
- *     opendkim or openssl is not installed.
+ *     max_signatures bound, the leading-space contract (with an exact-bytes
+ *     signer made of openssl alone), chunking, threads, and a timing of a
+ *     4 KB message.  Skipped (with a message) when opendkim or openssl is
+ *     not installed; MT_SLOW=1 makes the loops short (for valgrind).
  *   - error paths and call order without a signer.
  *   - the DKIM corpus (../shared/corpus/dkim, or $MT_CORPUS/dkim): every
  *     signature of every message, fed as a milter feeds them, printed as
@@ -18,7 +19,6 @@
  *     docs/dkim-vectors.md); any other difference fails, and so does a
  *     listed one that no longer happens.
  */
-#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <arpa/nameser.h>
