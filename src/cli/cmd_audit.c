@@ -12,7 +12,9 @@
  *
  * The queries follow the journal's partial indexes (spf_results_audit,
  * dkim_signatures_audit, header_edits_action) by repeating their
- * conditions, so only failures are read, never the passing majority.
+ * conditions, so only failures are read, never the passing majority; by
+ * domain they do not even read the messages (sample tracking IDs are
+ * looked up for the printed groups only).
  *
  * Thread safety: single-threaded.
  */
@@ -94,19 +96,32 @@ key_sql(int sec, enum by by)
 	}
 }
 
+/*
+ * The query of a section.  Samples are the first and last message row ids
+ * of each group (ids grow with time); their tracking IDs are read only for
+ * the groups printed, so the failures are never joined to messages unless
+ * the grouping needs the connection (--by ip, --by helo).
+ */
 static char *
 build_sql(int sec, enum by by)
 {
-	const char	*key = key_sql(sec, by), *rest;
+	const char	*parts[4];
 	char		*sql;
-	size_t		 len, klen, rlen;
+	size_t		 len, n, i, o;
 
+	parts[0] = "SELECT ";
+	parts[1] = key_sql(sec, by);
 	switch (sec) {
 	case 0:
-		rest = ", s.identity, s.result, count(*),"
-		    " min(s.time), max(s.time), min(m.track_id),"
-		    " max(m.track_id)"
-		    " FROM spf_results s JOIN messages m ON m.id = s.message"
+		parts[2] = ", s.identity, s.result, count(*), min(s.time),"
+		    " max(s.time), min(s.message), max(s.message)"
+		    " FROM spf_results s";
+		parts[3] = by == BY_DOMAIN ?
+		    " WHERE s.result NOT IN ('pass', 'none', 'skipped')"
+		    " AND s.result IN ('fail', 'softfail', 'permerror',"
+		    " 'temperror') AND s.time >= ?1 AND s.time < ?2"
+		    " GROUP BY 1, 2, 3 ORDER BY 4 DESC, 1, 2, 3" :
+		    " JOIN messages m ON m.id = s.message"
 		    " JOIN connections c ON c.id = m.conn_id"
 		    " WHERE s.result NOT IN ('pass', 'none', 'skipped')"
 		    " AND s.result IN ('fail', 'softfail', 'permerror',"
@@ -114,34 +129,70 @@ build_sql(int sec, enum by by)
 		    " GROUP BY 1, 2, 3 ORDER BY 4 DESC, 1, 2, 3";
 		break;
 	case 1:
-		rest = ", d.result, d.reason, count(*),"
-		    " min(d.time), max(d.time), min(m.track_id),"
-		    " max(m.track_id)"
-		    " FROM dkim_signatures d JOIN messages m ON m.id = d.message"
+		parts[2] = ", d.result, d.reason, count(*), min(d.time),"
+		    " max(d.time), min(d.message), max(d.message)"
+		    " FROM dkim_signatures d";
+		parts[3] = by == BY_DOMAIN ?
+		    " WHERE d.result <> 'pass' AND d.time >= ?1 AND d.time < ?2"
+		    " GROUP BY 1, 2, 3 ORDER BY 4 DESC, 1, 2, 3" :
+		    " JOIN messages m ON m.id = d.message"
 		    " JOIN connections c ON c.id = m.conn_id"
 		    " WHERE d.result <> 'pass' AND d.time >= ?1 AND d.time < ?2"
 		    " GROUP BY 1, 2, 3 ORDER BY 4 DESC, 1, 2, 3";
 		break;
 	default:
-		rest = ", min(e.name), e.reason, count(*),"
-		    " min(m.start_time), max(m.start_time), min(m.track_id),"
-		    " max(m.track_id)"
+		parts[2] = ", min(e.name), e.reason, count(*),"
+		    " min(m.start_time), max(m.start_time), min(e.message),"
+		    " max(e.message)"
 		    " FROM header_edits e JOIN messages m ON m.id = e.message"
-		    " JOIN connections c ON c.id = m.conn_id"
-		    " WHERE e.action <> 'added' AND e.action = 'removed'"
+		    " JOIN connections c ON c.id = m.conn_id";
+		parts[3] = " WHERE e.action <> 'added' AND e.action = 'removed'"
 		    " AND m.start_time >= ?1 AND m.start_time < ?2"
 		    " GROUP BY 1, lower(e.name), 3 ORDER BY 4 DESC, 1, 2, 3";
 		break;
 	}
-	klen = strlen(key);
-	rlen = strlen(rest);
-	len = 7 + klen + rlen + 1;
-	if ((sql = malloc(len)) != NULL) {
-		memcpy(sql, "SELECT ", 7);
-		memcpy(sql + 7, key, klen);
-		memcpy(sql + 7 + klen, rest, rlen + 1);
+	for (i = 0, len = 1; i < 4; i++)
+		len += strlen(parts[i]);
+	if ((sql = malloc(len)) == NULL)
+		return NULL;
+	for (i = 0, o = 0; i < 4; i++) {
+		n = strlen(parts[i]);
+		memcpy(sql + o, parts[i], n);
+		o += n;
 	}
+	sql[o] = '\0';
 	return sql;
+}
+
+/* The tracking ID of message row id (escaped, or as JSON); "?" if gone. */
+static char *
+track_text(sqlite3_stmt *tid, int64_t id)
+{
+	char	*s;
+
+	sqlite3_bind_int64(tid, 1, id);
+	if (sqlite3_step(tid) == SQLITE_ROW)
+		s = cli_esc(sqlite3_column_text(tid, 0),
+		    (size_t)sqlite3_column_bytes(tid, 0));
+	else
+		s = strdup("?");
+	sqlite3_reset(tid);
+	return s;
+}
+
+static json_t *
+track_json(sqlite3_stmt *tid, int64_t id)
+{
+	json_t	*j;
+
+	sqlite3_bind_int64(tid, 1, id);
+	if (sqlite3_step(tid) == SQLITE_ROW)
+		j = cli_json_bytes(sqlite3_column_text(tid, 0),
+		    (size_t)sqlite3_column_bytes(tid, 0));
+	else
+		j = json_null();
+	sqlite3_reset(tid);
+	return j;
 }
 
 static char *
@@ -169,12 +220,12 @@ run_section(struct cli *cli, int sec, enum by by,
 {
 	const struct section *s = &sections[sec];
 	struct cli_table *t = NULL;
-	sqlite3_stmt	*st = NULL;
+	sqlite3_stmt	*st = NULL, *tid = NULL;
 	json_t		*groups = NULL, *g, *samples;
 	const char	*headers[7];
 	char		*cells[7] = { NULL }, *sql, first[CLI_TIME_SIZE];
 	char		 last[CLI_TIME_SIZE], count[24], *a, *b;
-	int64_t		 total = 0, n;
+	int64_t		 total = 0, n, first_id, last_id;
 	long		 shown = 0;
 	int		 rc, i, ret = -1, cut = 0;
 
@@ -186,6 +237,11 @@ run_section(struct cli *cli, int sec, enum by by,
 	free(sql);
 	if (rc < 0)
 		return -1;
+	if (cli_prepare(cli, "SELECT track_id FROM messages WHERE id = ?1",
+	    &tid) < 0) {
+		sqlite3_finalize(st);
+		return -1;
+	}
 	sqlite3_bind_int64(st, 1, f->since);
 	sqlite3_bind_int64(st, 2, f->until);
 	if (cli->json) {
@@ -214,16 +270,15 @@ run_section(struct cli *cli, int sec, enum by by,
 			continue;
 		}
 		shown++;
+		first_id = sqlite3_column_int64(st, 6);
+		last_id = sqlite3_column_int64(st, 7);
 		if (cli->json) {
 			samples = json_array();
-			json_array_append_new(samples, json_col(st, 6));
-			if (sqlite3_column_bytes(st, 6) !=
-			    sqlite3_column_bytes(st, 7) ||
-			    memcmp(sqlite3_column_blob(st, 6),
-			    sqlite3_column_blob(st, 7),
-			    (size_t)sqlite3_column_bytes(st, 6)) != 0)
+			json_array_append_new(samples, track_json(tid,
+			    first_id));
+			if (last_id != first_id)
 				json_array_append_new(samples,
-				    json_col(st, 7));
+				    track_json(tid, last_id));
 			g = json_object();
 			json_object_set_new(g, by_name[by], json_col(st, 0));
 			json_object_set_new(g, s->json2, json_col(st, 1));
@@ -246,17 +301,15 @@ run_section(struct cli *cli, int sec, enum by by,
 		    sqlite3_column_int64(st, 4), 0));
 		cells[5] = strdup(cli_fmt_time(last, sizeof(last),
 		    sqlite3_column_int64(st, 5), 0));
-		a = esc_col(st, 6);
-		b = esc_col(st, 7);
-		if (a != NULL && b != NULL) {
-			size_t	 len = strlen(a) + strlen(b) + 3;
+		a = track_text(tid, first_id);
+		b = last_id != first_id ? track_text(tid, last_id) : NULL;
+		if (a != NULL && (b != NULL || last_id == first_id)) {
+			size_t	 len = strlen(a) + (b != NULL ? strlen(b) : 0) +
+			    3;
 
-			if ((cells[6] = malloc(len)) != NULL) {
-				if (strcmp(a, b) == 0)
-					snprintf(cells[6], len, "%s", a);
-				else
-					snprintf(cells[6], len, "%s, %s", a, b);
-			}
+			if ((cells[6] = malloc(len)) != NULL)
+				snprintf(cells[6], len, "%s%s%s", a,
+				    b != NULL ? ", " : "", b != NULL ? b : "");
 		}
 		free(a);
 		free(b);
@@ -302,6 +355,7 @@ out:
 	json_decref(groups);
 	cli_table_free(t);
 	sqlite3_finalize(st);
+	sqlite3_finalize(tid);
 	return ret;
 }
 

@@ -781,13 +781,26 @@ test_two_signatures(void **state)
 		    (unsigned long long)(c1.queries - c0.queries));
 	dkimv_free(d);
 
-	/* The caller's array bounds the results too. */
+	/* The caller's max bounds the work and the results too. */
 	d = verifier(fx.r, 5);
+	resolver_counters(fx.r, &c0);
 	rc = verify_file(d, "two.eml", T_NONE, HDR_LEADSPC, 4096, sigs, 1,
 	    &n);
+	resolver_counters(fx.r, &c1);
 	assert_int_equal(rc, 1);
 	assert_int_equal(n, 1);
 	assert_string_equal(sigs[0].selector, "wrongkey");
+	if (c1.queries - c0.queries != 1)
+		fail_msg("max 1: got %llu key lookups, want 1",
+		    (unsigned long long)(c1.queries - c0.queries));
+	/* max 0: signed (1), nothing verified, nothing reported. */
+	resolver_counters(fx.r, &c0);
+	rc = verify_file(d, "two.eml", T_NONE, HDR_LEADSPC, 4096, NULL, 0,
+	    &n);
+	resolver_counters(fx.r, &c1);
+	assert_int_equal(rc, 1);
+	assert_int_equal(n, 0);
+	assert_int_equal(c1.queries - c0.queries, 0);
 	dkimv_free(d);
 }
 
