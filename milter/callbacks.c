@@ -22,6 +22,7 @@ struct session {
 	struct mt_conn	*conn;
 	unsigned long	 noreply;	/* SMFIP_NR_* flags negotiated */
 	unsigned long	 actions;	/* SMFIF_* flags the MTA granted */
+	int		 leadspc;	/* header values keep their leading space */
 };
 
 static const char *
@@ -122,7 +123,12 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	 */
 	s->noreply = want_nr ? (f1 & nr_all & ~(unsigned long)(SMFIP_NR_CONN |
 	    SMFIP_NR_HELO | SMFIP_NR_UNKN)) : 0;
-	*pf1 = (f1 & SMFIP_RCPT_REJ) | s->noreply;
+	/*
+	 * SMFIP_HDR_LEADSPC: header values exactly as after the colon, which
+	 * DKIM's "simple" header canonicalization needs.
+	 */
+	s->leadspc = (f1 & SMFIP_HDR_LEADSPC) != 0;
+	*pf1 = (f1 & (SMFIP_RCPT_REJ | SMFIP_HDR_LEADSPC)) | s->noreply;
 	*pf2 = 0;
 	*pf3 = 0;
 	(void)f2;
@@ -212,8 +218,24 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 {
 	struct session		*s = session_get(ctx);
 
-	if (s != NULL)
+	char			*v;
+	size_t			 n;
+
+	if (s == NULL)
+		return reply(s, SMFIP_NR_HDR);
+	if (s->leadspc || value == NULL)
 		conn_header(s->conn, name, value);
+	else {
+		/* The MTA took the space after the colon away: put it back. */
+		n = strlen(value);
+		if ((v = malloc(n + 2)) != NULL) {
+			v[0] = ' ';
+			memcpy(v + 1, value, n + 1);
+			conn_header(s->conn, name, v);
+			free(v);
+		} else
+			conn_header(s->conn, name, value);
+	}
 	return reply(s, SMFIP_NR_HDR);
 }
 
@@ -246,9 +268,26 @@ insert_top(SMFICTX *ctx, struct session *s, const char *name,
 	if ((s->actions & SMFIF_ADDHDRS) == 0)
 		conn_eom_edit_failed(s->conn, "the MTA does not allow adding "
 		    "headers");
-	else if (smfi_insheader(ctx, 0, (char *)name, (char *)value) !=
-	    MI_SUCCESS)
-		conn_eom_edit_failed(s->conn, "adding a header");
+	else if (!s->leadspc) {
+		if (smfi_insheader(ctx, 0, (char *)name, (char *)value) !=
+		    MI_SUCCESS)
+			conn_eom_edit_failed(s->conn, "adding a header");
+	} else {
+		/* With SMFIP_HDR_LEADSPC the MTA writes the value as given. */
+		size_t	 n = strlen(value);
+		char	*v = malloc(n + 2);
+
+		if (v == NULL) {
+			conn_eom_edit_failed(s->conn, "adding a header: out of "
+			    "memory");
+			return;
+		}
+		v[0] = ' ';
+		memcpy(v + 1, value, n + 1);
+		if (smfi_insheader(ctx, 0, (char *)name, v) != MI_SUCCESS)
+			conn_eom_edit_failed(s->conn, "adding a header");
+		free(v);
+	}
 }
 
 /*

@@ -26,7 +26,7 @@
 #include "mailtrail/clock.h"
 #include "mailtrail/schema.h"
 
-#define SCHEMA_LATEST	2
+#define SCHEMA_LATEST	3
 
 const int SCHEMA_VERSION = SCHEMA_LATEST;
 
@@ -177,10 +177,15 @@ static const char migration_2[] =
 "CREATE INDEX dkim_signatures_domain ON dkim_signatures"
 " (domain COLLATE NOCASE, time);\n";
 
+/* Version 2 -> 3: the size the MTA itself reports (Sendmail's {msg_size}). */
+static const char migration_3[] =
+"ALTER TABLE messages ADD COLUMN mta_size INTEGER;\n";
+
 /* migration[i] takes version i to i + 1.  Append only. */
 static const char *const migration[] = {
 	migration_1,
 	migration_2,
+	migration_3,
 };
 
 _Static_assert(sizeof(migration) / sizeof(migration[0]) == SCHEMA_LATEST,

@@ -93,9 +93,9 @@ static const char sql_msg_insert[] =
 " stage, outcome, mail_from, mail_args, queue_id, message_id, hdr_from,"
 " hdr_date, subject, header_bytes, body_bytes, size, n_headers,"
 " rcpt_accepted, rcpt_rejected, rcpt_dropped, edits_dropped, truncations,"
-" error, spf_result, dkim_result, authres)"
+" error, spf_result, dkim_result, authres, mta_size)"
 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
-" ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)";
+" ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)";
 
 static const char sql_rcpt_insert[] =
 "INSERT INTO recipients (message, seq, time, address, args, status,"
@@ -300,8 +300,7 @@ write_msg(struct sqlite_store *s, const struct mt_msg_rec *m, int64_t conn_id,
 	bind_bytes(&b, &m->hdr_subject);
 	bind_u64(&b, m->header_bytes);
 	bind_u64(&b, m->body_bytes);
-	bind_u64(&b, m->mta_size != 0 ? m->mta_size :
-	    m->header_bytes + m->body_bytes);
+	bind_u64(&b, m->header_bytes + m->body_bytes);
 	bind_int(&b, m->n_headers);
 	bind_u64(&b, m->n_rcpts - rejected);
 	bind_u64(&b, rejected);
@@ -312,6 +311,7 @@ write_msg(struct sqlite_store *s, const struct mt_msg_rec *m, int64_t conn_id,
 	bind_str(&b, record_spf_summary(m));
 	bind_str(&b, record_dkim_summary(m));
 	bind_bytes(&b, &m->authres);
+	bind_int_or_null(&b, (int64_t)m->mta_size, 0);
 	if (run(s, s->msg_insert, b.rc, NULL, "writing message", err,
 	    errlen) < 0)
 		return -1;

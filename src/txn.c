@@ -599,6 +599,7 @@ void
 conn_header(struct mt_conn *c, const char *name, const char *value)
 {
 	struct mt_msg_rec	*msg;
+	const char		*shown;
 
 	if (c->cur == NULL || name == NULL)
 		return;
@@ -607,12 +608,14 @@ conn_header(struct mt_conn *c, const char *name, const char *value)
 	advance(c, MT_STAGE_HEADER);
 	msg = &c->cur->msg;
 	msg->n_headers++;
-	/* "Name: value\r\n" */
-	msg->header_bytes += strlen(name) + strlen(value) + 4;
+	/* "Name:" value "\r\n" */
+	msg->header_bytes += strlen(name) + strlen(value) + 3;
+	/* What we record of a value starts after the leading white space. */
+	shown = value + strspn(value, " \t");
 
 	feed_dkim_header(c, name, value);
 	if (strcasecmp(name, "Authentication-Results") == 0)
-		note_authres(c, name, value);
+		note_authres(c, name, shown);
 	else if (strcasecmp(name, c->cfg->tracking_header) == 0) {
 		c->track_seen++;
 		if (c->info.trusted) {
@@ -625,12 +628,12 @@ conn_header(struct mt_conn *c, const char *name, const char *value)
 			if (!MT_BYTES_ISSET(&msg->parent_id) &&
 			    trackid_valid(v, len))
 				set_bytes(c, &msg->parent_id, v, len);
-			add_edit(c, MT_EDIT_KEPT, name, value,
+			add_edit(c, MT_EDIT_KEPT, name, shown,
 			    (int)c->track_seen, "tracking header from a "
 			    "trusted network");
 		} else {
 			COUNT(forged_removed);
-			add_edit(c, MT_EDIT_REMOVED, name, value,
+			add_edit(c, MT_EDIT_REMOVED, name, shown,
 			    (int)c->track_seen, "forged tracking header "
 			    "from an untrusted client");
 		}

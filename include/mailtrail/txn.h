@@ -103,7 +103,11 @@ void	 conn_rcpt(struct mt_conn *c, char **argv, const struct mt_macros *m);
 /* DATA. */
 void	 conn_data(struct mt_conn *c, const struct mt_macros *m);
 
-/* One header, as the MTA passes it (value may keep a leading space). */
+/*
+ * One header: the value exactly as it follows the colon, leading space
+ * included (SMFIP_HDR_LEADSPC; the glue puts the space back when the MTA
+ * cannot keep it), since DKIM's simple canonicalization signs those bytes.
+ */
 void	 conn_header(struct mt_conn *c, const char *name, const char *value);
 
 /* End of headers. */

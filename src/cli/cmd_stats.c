@@ -5,7 +5,8 @@
  * (explained from the catalogue), SPF and DKIM result rates (schema 2),
  * and, when the journal has a delivery_events table, delivery, deferral
  * and bounce rates and the average delay; optionally per interval
- * (--every 1h).  One scan of the window's messages does most of it.
+ * (--every 1h).  One scan of the window's messages, in time order and
+ * counted in C (grouping in SQL would sort every row), does most of it.
  *
  * delivery_events is read by column name (status, time, and message for
  * the delay), as the journal's logical model describes delivery events;
@@ -108,51 +109,100 @@ word_of(sqlite3_stmt *st, int col)
 	return (const char *)s;
 }
 
+/* Counts of one interval (--every). */
+struct bucket {
+	int64_t		 start;
+	int64_t		 messages, accepted, rcpt_ok, rcpt_rej;
+	int64_t		 spf_fail, dkim_fail;
+};
+
 static int
-scan_messages(struct cli *cli, const struct cli_filter *f, struct totals *t)
+is_word(const unsigned char *s, const char *w)
+{
+	return s != NULL && strcmp((const char *)s, w) == 0;
+}
+
+/*
+ * One pass over the window's messages, in time order (the start_time
+ * index), counting in C: grouping a million rows in SQL would sort them.
+ * With step > 0 also fills *buckets (one per interval with messages).
+ */
+static int
+scan_messages(struct cli *cli, const struct cli_filter *f, struct totals *t,
+    int64_t step, struct bucket **buckets, size_t *nb)
 {
 	sqlite3_stmt	*st;
-	const char	*outcome;
-	int64_t		 n;
+	const unsigned char *outcome, *spf, *dkim;
+	struct bucket	*b = NULL, *nbk;
+	size_t		 cap = 0;
+	int64_t		 start, key;
 	int		 rc;
 
+	*buckets = NULL;
+	*nb = 0;
 	if (cli_prepare(cli, cli->j.has_auth ?
-	    "SELECT outcome, count(*), total(rcpt_accepted),"
-	    " total(rcpt_rejected), total(rcpt_dropped), total(size),"
-	    " spf_result, dkim_result FROM messages"
-	    " WHERE start_time >= ?1 AND start_time < ?2"
-	    " GROUP BY outcome, spf_result, dkim_result" :
-	    "SELECT outcome, count(*), total(rcpt_accepted),"
-	    " total(rcpt_rejected), total(rcpt_dropped), total(size)"
-	    " FROM messages WHERE start_time >= ?1 AND start_time < ?2"
-	    " GROUP BY outcome", &st) < 0)
+	    "SELECT start_time, outcome, rcpt_accepted, rcpt_rejected,"
+	    " rcpt_dropped, size, spf_result, dkim_result FROM messages"
+	    " WHERE start_time >= ?1 AND start_time < ?2 ORDER BY start_time" :
+	    "SELECT start_time, outcome, rcpt_accepted, rcpt_rejected,"
+	    " rcpt_dropped, size FROM messages"
+	    " WHERE start_time >= ?1 AND start_time < ?2 ORDER BY start_time",
+	    &st) < 0)
 		return -1;
 	sqlite3_bind_int64(st, 1, f->since);
 	sqlite3_bind_int64(st, 2, f->until);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		outcome = (const char *)sqlite3_column_text(st, 0);
-		n = sqlite3_column_int64(st, 1);
-		t->messages += n;
-		if (outcome == NULL)
-			t->other += n;
-		else if (strcmp(outcome, "accepted") == 0)
-			t->accepted += n;
-		else if (strcmp(outcome, "tempfailed") == 0)
-			t->tempfailed += n;
-		else if (strcmp(outcome, "aborted") == 0)
-			t->aborted += n;
-		else if (strcmp(outcome, "disconnected") == 0)
-			t->disconnected += n;
+		start = sqlite3_column_int64(st, 0);
+		outcome = sqlite3_column_text(st, 1);
+		t->messages++;
+		if (is_word(outcome, "accepted"))
+			t->accepted++;
+		else if (is_word(outcome, "tempfailed"))
+			t->tempfailed++;
+		else if (is_word(outcome, "aborted"))
+			t->aborted++;
+		else if (is_word(outcome, "disconnected"))
+			t->disconnected++;
 		else
-			t->other += n;
-		t->rcpt_ok += (int64_t)sqlite3_column_double(st, 2);
-		t->rcpt_rej += (int64_t)sqlite3_column_double(st, 3);
-		t->rcpt_dropped += (int64_t)sqlite3_column_double(st, 4);
-		t->bytes += (int64_t)sqlite3_column_double(st, 5);
+			t->other++;
+		t->rcpt_ok += sqlite3_column_int64(st, 2);
+		t->rcpt_rej += sqlite3_column_int64(st, 3);
+		t->rcpt_dropped += sqlite3_column_int64(st, 4);
+		t->bytes += sqlite3_column_int64(st, 5);
+		spf = dkim = NULL;
 		if (cli->j.has_auth) {
-			tally(t->spf, &t->n_spf, word_of(st, 6), n);
-			tally(t->dkim, &t->n_dkim, word_of(st, 7), n);
+			tally(t->spf, &t->n_spf, word_of(st, 6), 1);
+			tally(t->dkim, &t->n_dkim, word_of(st, 7), 1);
+			spf = sqlite3_column_text(st, 6);
+			dkim = sqlite3_column_text(st, 7);
 		}
+		if (step <= 0)
+			continue;
+		key = start - start % step;
+		if (*nb == 0 || (*buckets)[*nb - 1].start != key) {
+			if (*nb == cap) {
+				cap = cap == 0 ? 64 : cap * 2;
+				nbk = realloc(*buckets, cap * sizeof(**buckets));
+				if (nbk == NULL) {
+					sqlite3_finalize(st);
+					cli_error(cli, "out of memory");
+					return -1;
+				}
+				*buckets = nbk;
+			}
+			b = &(*buckets)[(*nb)++];
+			memset(b, 0, sizeof(*b));
+			b->start = key;
+		}
+		b = &(*buckets)[*nb - 1];
+		b->messages++;
+		b->accepted += is_word(outcome, "accepted");
+		b->rcpt_ok += sqlite3_column_int64(st, 2);
+		b->rcpt_rej += sqlite3_column_int64(st, 3);
+		b->spf_fail += is_word(spf, "fail") || is_word(spf, "softfail") ||
+		    is_word(spf, "permerror") || is_word(spf, "temperror");
+		b->dkim_fail += dkim != NULL && !is_word(dkim, "pass") &&
+		    !is_word(dkim, "none");
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {
@@ -382,65 +432,46 @@ delivery(struct cli *cli, const struct cli_filter *f, int *err)
 }
 
 static json_t *
-intervals(struct cli *cli, const struct cli_filter *f, int64_t step)
+intervals(struct cli *cli, const struct bucket *b, size_t nb)
 {
 	struct cli_table *t = NULL;
-	sqlite3_stmt	*st;
-	json_t		*arr;
-	char		 tm[CLI_TIME_SIZE], c[7][24];
+	json_t		*arr, *obj;
+	char		 tm[CLI_TIME_SIZE], c[6][24];
 	const char	*cells[7];
-	int		 rc, k, ncols = cli->j.has_auth ? 7 : 5;
-	int64_t		 b, v[6];
+	size_t		 i;
+	int		 k, ncols = cli->j.has_auth ? 7 : 5;
+	int64_t		 v[6];
 	static const char *const headers[] = { "FROM (UTC)", "MESSAGES",
 	    "ACCEPTED", "RCPT OK", "RCPT REJ", "SPF FAIL", "DKIM FAIL" };
 
 	if ((arr = json_array()) == NULL)
 		return NULL;
-	if (cli_prepare(cli, cli->j.has_auth ?
-	    "SELECT start_time / ?3, count(*),"
-	    " total(outcome = 'accepted'), total(rcpt_accepted),"
-	    " total(rcpt_rejected), total(spf_result IN ('fail', 'softfail',"
-	    " 'permerror', 'temperror')), total(dkim_result IN ('fail',"
-	    " 'permerror', 'temperror', 'policy', 'neutral'))"
-	    " FROM messages WHERE start_time >= ?1 AND start_time < ?2"
-	    " GROUP BY 1 ORDER BY 1" :
-	    "SELECT start_time / ?3, count(*),"
-	    " total(outcome = 'accepted'), total(rcpt_accepted),"
-	    " total(rcpt_rejected), 0, 0"
-	    " FROM messages WHERE start_time >= ?1 AND start_time < ?2"
-	    " GROUP BY 1 ORDER BY 1", &st) < 0) {
-		json_decref(arr);
-		return NULL;
-	}
-	sqlite3_bind_int64(st, 1, f->since);
-	sqlite3_bind_int64(st, 2, f->until);
-	sqlite3_bind_int64(st, 3, step);
 	if (!cli->json) {
 		fprintf(cli->out, "\n%sPer interval%s\n",
 		    cli_color_on(cli, CLI_C_BOLD), cli_color_off(cli));
 		if ((t = cli_table_new(cli, (size_t)ncols, headers)) != NULL)
 			cli_table_indent(t, 2);
 	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		b = sqlite3_column_int64(st, 0) * step;
-		for (k = 0; k < 6; k++)
-			v[k] = (int64_t)sqlite3_column_double(st, k + 1);
-		json_array_append_new(arr, json_pack("{s:o, s:I, s:I, s:I,"
-		    " s:I}", "start", cli_json_time(b), "messages",
-		    (json_int_t)v[0], "accepted", (json_int_t)v[1],
-		    "rcpt_accepted", (json_int_t)v[2], "rcpt_rejected",
-		    (json_int_t)v[3]));
-		if (cli->j.has_auth) {
-			json_t *last = json_array_get(arr,
-			    json_array_size(arr) - 1);
-
-			json_object_set_new(last, "spf_failures",
+	for (i = 0; i < nb; i++) {
+		v[0] = b[i].messages;
+		v[1] = b[i].accepted;
+		v[2] = b[i].rcpt_ok;
+		v[3] = b[i].rcpt_rej;
+		v[4] = b[i].spf_fail;
+		v[5] = b[i].dkim_fail;
+		obj = json_pack("{s:o, s:I, s:I, s:I, s:I}", "start",
+		    cli_json_time(b[i].start), "messages", (json_int_t)v[0],
+		    "accepted", (json_int_t)v[1], "rcpt_accepted",
+		    (json_int_t)v[2], "rcpt_rejected", (json_int_t)v[3]);
+		if (obj != NULL && cli->j.has_auth) {
+			json_object_set_new(obj, "spf_failures",
 			    json_integer(v[4]));
-			json_object_set_new(last, "dkim_failures",
+			json_object_set_new(obj, "dkim_failures",
 			    json_integer(v[5]));
 		}
+		json_array_append_new(arr, obj);
 		if (t != NULL) {
-			cli_fmt_time(tm, sizeof(tm), b, 0);
+			cli_fmt_time(tm, sizeof(tm), b[i].start, 0);
 			cells[0] = tm;
 			for (k = 0; k < 6; k++) {
 				snprintf(c[k], sizeof(c[k]), "%" PRId64, v[k]);
@@ -449,14 +480,8 @@ intervals(struct cli *cli, const struct cli_filter *f, int64_t step)
 			cli_table_add(t, cells, NULL);
 		}
 	}
-	sqlite3_finalize(st);
 	cli_table_flush(t);
 	cli_table_free(t);
-	if (rc != SQLITE_DONE) {
-		cli_db_error(cli, "counting per interval");
-		json_decref(arr);
-		return NULL;
-	}
 	return arr;
 }
 
@@ -476,6 +501,8 @@ cmd_stats(struct cli *cli, int argc, char **argv)
 	char		 err[CLI_ERRLEN], t1[CLI_TIME_SIZE], t2[CLI_TIME_SIZE];
 	char		 dur[32], line[512];
 	int64_t		 every = 0;
+	struct bucket	*buckets = NULL;
+	size_t		 nbuckets = 0;
 	int		 ch, done = 0, r, rc = CLI_EXIT_ERROR, all = 0, e;
 
 	memset(&t, 0, sizeof(t));
@@ -534,7 +561,7 @@ cmd_stats(struct cli *cli, int argc, char **argv)
 	cli_setup_output(cli);
 	if (cli_open_journal(cli) < 0)
 		goto out;
-	if (scan_messages(cli, &f, &t) < 0)
+	if (scan_messages(cli, &f, &t, every, &buckets, &nbuckets) < 0)
 		goto out;
 	cli_fmt_time(t1, sizeof(t1), all ? 0 : f.since, 0);
 	cli_fmt_time(t2, sizeof(t2), f.until, 0);
@@ -581,7 +608,7 @@ cmd_stats(struct cli *cli, int argc, char **argv)
 	deliv = delivery(cli, &f, &e);
 	if (e)
 		goto out;
-	if (every > 0 && (per = intervals(cli, &f, every)) == NULL)
+	if (every > 0 && (per = intervals(cli, buckets, nbuckets)) == NULL)
 		goto out;
 	if (cli->json) {
 		doc = json_pack("{s:{s:o, s:o}, s:I, s:{s:I, s:I, s:I, s:I,"
@@ -623,6 +650,7 @@ out:
 	json_decref(codes);
 	json_decref(deliv);
 	json_decref(per);
+	free(buckets);
 	cli_filter_free(&f);
 	return rc;
 }

@@ -599,6 +599,9 @@ print_headers(const struct cli *cli, const struct cli_row *m)
 	    ", body %" PRId64 ", %" PRId64 " header fields)",
 	    cli_row_int(m, "size", 0), cli_row_int(m, "header_bytes", 0),
 	    cli_row_int(m, "body_bytes", 0), cli_row_int(m, "n_headers", 0));
+	if (cli_row_has(m, "mta_size"))
+		snprintf(line + strlen(line), sizeof(line) - strlen(line),
+		    "; the MTA counted %" PRId64, cli_row_int(m, "mta_size", 0));
 	field(cli, "Size", line);
 }
 

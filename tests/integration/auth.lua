@@ -72,13 +72,13 @@ local function one(t)
 	must(mt.eom(c), "eom")
 	check(mt.getreply(c) == SMFIR_CONTINUE or mt.getreply(c) == SMFIR_ACCEPT,
 	    name .. ": accepted")
-	local id = mt.getheader(c, "X-Mailtrail-ID", 0)
+	local id = added(c, "X-Mailtrail-ID", 0)
 	mt.echo("ID " .. name .. " " .. tostring(id))
-	local ar = mt.getheader(c, "Authentication-Results", 0)
+	local ar = added(c, "Authentication-Results", 0)
 	if ar ~= nil then
 		mt.echo("AR " .. name .. " " .. string.gsub(ar, "[\r\n]+", " "))
 	end
-	local rs = mt.getheader(c, "Received-SPF", 0)
+	local rs = added(c, "Received-SPF", 0)
 	if rs ~= nil then
 		mt.echo("RSPF " .. name .. " " .. string.gsub(rs, "[\r\n]+", " "))
 	end

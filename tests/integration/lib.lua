@@ -5,6 +5,16 @@
 -- The tracking header name (-D hdr=NAME to override).
 HDR = hdr or "X-Mailtrail-ID"
 
+-- A header value the milter added, without the leading space it carries
+-- when SMFIP_HDR_LEADSPC is negotiated.
+function added(conn, name, n)
+	local v = mt.getheader(conn, name, n)
+	if v == nil then
+		return nil, nil
+	end
+	return (string.gsub(v, "^[ \t]+", "")), v
+end
+
 function check(cond, desc)
 	if cond then
 		mt.echo("CHECK ok " .. desc)
@@ -60,10 +70,10 @@ function finish(conn, name)
 	must(mt.eom(conn), "eom")
 	check(mt.getreply(conn) == SMFIR_CONTINUE or
 	    mt.getreply(conn) == SMFIR_ACCEPT, name .. ": message accepted")
-	local id = mt.getheader(conn, HDR, 0)
+	local id, raw = added(conn, HDR, 0)
 	check(id ~= nil and string.len(id) == 26,
 	    name .. ": tracking header added (" .. tostring(id) .. ")")
-	check(mt.eom_check(conn, MT_HDRINSERT, HDR, id, 0),
+	check(mt.eom_check(conn, MT_HDRINSERT, HDR, raw, 0),
 	    name .. ": tracking header inserted at the top (index 0)")
 	mt.echo("ID " .. name .. " " .. tostring(id))
 	return id

@@ -154,7 +154,7 @@ for n in 1 2 3; do
 	is "$(journal "SELECT queue_id $q")" "$qlog" \
 	    "message $n: journal has Sendmail's queue ID"
 	like "$(grep -F "$qlog: Milter (mailtrail) insert (0): header: $HDR: " "$SM/maillog")" \
-	    ": $id\$" "message $n: Sendmail's log shows our header with the journal's ID"
+	    ": +$id\$" "message $n: Sendmail's log shows our header with the journal's ID"
 	is "$(journal "SELECT outcome || ' ' || stage $q")" "accepted eom" \
 	    "message $n: outcome accepted at eom"
 	is "$(journal "SELECT message_id $q")" "<scn-$n.$TAG@client.example>" \

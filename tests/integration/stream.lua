@@ -41,7 +41,7 @@ local function one(i)
 		check(r == SMFIR_CONTINUE or r == SMFIR_ACCEPT,
 		    "msg" .. i .. ": accepted (" .. tostring(r) .. ")")
 	end
-	local id = mt.getheader(c, HDR, 0)
+	local id = added(c, HDR, 0)
 	if id ~= nil then
 		mt.echo("ID msg" .. i .. " " .. id)
 	end

@@ -582,12 +582,13 @@ scn_reply()
 #   dump shows whether a queue ID was recorded, and the tests compare each
 #   with its MTA's log).  A rejected recipient's reply code and text are the MTA's own words
 #   (Postfix passes no code and prefixes "Recipient address rejected:");
-#   the enhanced status code is compared.
+#   the enhanced status code is compared.  messages.mta_size is the MTA's
+#   own count (Sendmail sends {msg_size}, Postfix nothing).
 SCN_IGNORE="connections.id connections.conn_uid connections.connect_time
 connections.close_time connections.client_port connections.mta_host
 connections.mta_daemon connections.mta_version
 messages.id messages.track_id messages.conn_id messages.start_time
-messages.end_time messages.queue_id
+messages.end_time messages.queue_id messages.mta_size
 recipients.id recipients.message recipients.time recipients.reply_code
 recipients.reply_text
 header_edits.id header_edits.message header_edits.value"

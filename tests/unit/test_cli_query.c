@@ -146,7 +146,7 @@ setup(void **state)
 	fd = mkstemp(f->path);
 	assert_true(fd >= 0);
 	close(fd);
-	make_journal(f->path, 2, NULL);
+	make_journal(f->path, SCHEMA_VERSION, NULL);
 	f->cli.out = open_memstream(&f->buf, &f->len);
 	f->cli.cmd = "test";
 	*state = f;
@@ -197,13 +197,13 @@ test_open(void **state)
 {
 	struct fix	*f = *state;
 	struct cli_journal j;
-	char		 err[CLI_ERRLEN], path[96];
+	char		 err[CLI_ERRLEN], path[96], want[128];
 	sqlite3		*db;
 	FILE		*fp;
 
 	(void)state;
 	open_fix(f);
-	assert_int_equal(f->cli.j.version, 2);
+	assert_int_equal(f->cli.j.version, SCHEMA_VERSION);
 	assert_true(f->cli.j.has_auth);
 	assert_false(f->cli.j.has_delivery);
 	/* Read-only: a write fails. */
@@ -235,9 +235,10 @@ test_open(void **state)
 	sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL);
 	sqlite3_close(db);
 	assert_int_equal(cli_journal_open_path(&j, path, err, sizeof(err)), -1);
-	if (strstr(err, "has schema version 99, newer than this mailtrail (2)")
-	    == NULL)
-		fail_msg("got \"%s\"", err);
+	snprintf(want, sizeof(want), "has schema version 99, newer than this"
+	    " mailtrail (%d); upgrade mailtrail", SCHEMA_VERSION);
+	if (strstr(err, want) == NULL)
+		fail_msg("got \"%s\", want \"%s\"", err, want);
 
 	/* Version 1: readable, without the authentication tables. */
 	make_journal(path, 1, "INSERT INTO connections (id, conn_uid,"
@@ -583,7 +584,7 @@ test_delivery_events(void **state)
 
 	/* A journal with a delivery_events table, as a later schema may
 	 * add: show prints it when it is there. */
-	make_journal(f->path, 2, "CREATE TABLE delivery_events (id INTEGER"
+	make_journal(f->path, SCHEMA_VERSION, "CREATE TABLE delivery_events (id INTEGER"
 	    " PRIMARY KEY, message INTEGER, time INTEGER, status TEXT,"
 	    " recipient TEXT, relay TEXT, enhanced_code TEXT,"
 	    " reply_text TEXT);"
@@ -616,7 +617,6 @@ test_delivery_events(void **state)
 	assert_non_null(strstr(out, "no delivery events recorded"));
 	free(out);
 	cli_msg_free(msg);
-	make_journal(f->path, 2, NULL);
 }
 
 int
