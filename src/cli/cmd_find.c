@@ -108,13 +108,29 @@ cmd_find(struct cli *cli, int argc, char **argv)
 	}
 	limit = f.has_limit ? f.limit : DEFAULT_LIMIT;
 	cli_sql_add(&q, cli_summary_select(&cli->j));
-	cli_sql_add(&q, " WHERE 1");
-	cli_filter_where(&f, &q);
-	cli_sql_add(&q, " ORDER BY m.start_time DESC, m.id DESC");
 	if (limit > 0) {
-		cli_sql_add(&q, " LIMIT ");
+		/*
+		 * Choose the messages first, on the messages alone, and
+		 * build the summary lines (connection, first recipient) for
+		 * those only: SQLite computes every result column before it
+		 * sorts, so a sender with thousands of messages would cost
+		 * thousands of subqueries for a page of fifty.
+		 */
+		cli_sql_add(&q, " WHERE m.id IN (SELECT m.id FROM messages m");
+		if (cli_filter_needs_conn(&f))
+			cli_sql_add(&q, " JOIN connections c ON c.id ="
+			    " m.conn_id");
+		cli_sql_add(&q, " WHERE 1");
+		cli_filter_where(&f, &q);
+		cli_sql_add(&q, " ORDER BY m.start_time DESC, m.id DESC"
+		    " LIMIT ");
 		cli_sql_int(&q, (int64_t)limit + 1);
+		cli_sql_add(&q, ")");
+	} else {
+		cli_sql_add(&q, " WHERE 1");
+		cli_filter_where(&f, &q);
 	}
+	cli_sql_add(&q, " ORDER BY m.start_time DESC, m.id DESC");
 	if (cli_sql_prepare(&q, cli->j.db, &st) != SQLITE_OK) {
 		cli_db_error(cli, "preparing the search");
 		goto out;

@@ -411,6 +411,12 @@ cli_filter_check(const struct cli_filter *f, int has_auth, char *err,
 }
 
 int
+cli_filter_needs_conn(const struct cli_filter *f)
+{
+	return f->helo != NULL || f->has_net;
+}
+
+int
 cli_filter_narrows(const struct cli_filter *f)
 {
 	return f->from != NULL || f->to != NULL || f->helo != NULL ||

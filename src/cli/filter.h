@@ -149,6 +149,9 @@ int	 cli_filter_option(struct cli_filter *f, int ch, const char *arg,
 int	 cli_filter_check(const struct cli_filter *f, int has_auth, char *err,
 	    size_t errlen);
 
+/* 1 when the conditions refer to the connection ("c."). */
+int	 cli_filter_needs_conn(const struct cli_filter *f);
+
 /* 1 when any filter other than the time window and limit is set. */
 int	 cli_filter_narrows(const struct cli_filter *f);
 

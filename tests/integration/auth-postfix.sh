@@ -34,7 +34,8 @@ EOF
 	dns_start "$T/zone" || bail_out "DNS server did not start"
 	ip netns exec "$DNS_NS" bash "$0" --inside "$T"
 	rc=$?
-	_tap_done=1		# the inner run printed the plan
+	_tap_done=1		# the inner run printed the plan and the results
+	_tap_planned=0
 	exit $rc
 fi
 
