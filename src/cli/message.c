@@ -14,6 +14,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "mailtrail/smtpcodes.h"
 #include "cli/message.h"
@@ -696,6 +697,15 @@ print_edits(const struct cli *cli, const struct cli_msg *msg)
 		action = cli_val_cstr(cli_row_get(e, "action"));
 		name = esc_col(e, "name");
 		value = esc_col(e, "value");
+		/*
+		 * Since schema version 4 the headers we add keep their values
+		 * in the message's row only.
+		 */
+		if (value == NULL && action != NULL &&
+		    strcmp(action, "added") == 0)
+			value = esc_col(msg->m, name != NULL &&
+			    strcasecmp(name, "Authentication-Results") == 0 ?
+			    "authres" : "track_id");
 		reason = esc_col(e, "reason");
 		idx = cli_row_int(e, "idx", 0);
 		if (idx == 0)

@@ -581,13 +581,13 @@ main(int argc, char *argv[])
 			sqlite3_bind_int64(s.edit, 1, msg_id);
 			bind_s(s.edit, 2, "added");
 			bind_s(s.edit, 3, "X-Mailtrail-ID");
-			bind_s(s.edit, 4, track);
+			sqlite3_bind_null(s.edit, 4);	/* = track_id */
 			sqlite3_bind_int(s.edit, 5, 0);
 			step(db, s.edit, "insert edit");
 			sqlite3_bind_int64(s.edit, 1, msg_id);
 			bind_s(s.edit, 2, "added");
 			bind_s(s.edit, 3, "Authentication-Results");
-			bind_s(s.edit, 4, authres);
+			sqlite3_bind_null(s.edit, 4);	/* = messages.authres */
 			sqlite3_bind_int(s.edit, 5, 0);
 			step(db, s.edit, "insert edit");
 			if (forged) {

@@ -105,7 +105,7 @@ check_journal()
 	is "$got" "removed|1|FORGED0000000000000000000A
 removed|2|FORGED0000000000000000000B
 removed|3|FORGED0000000000000000000C
-added|0|$idf" "$label: three forged headers recorded as removed, ours as added"
+added|0|" "$label: three forged headers recorded as removed, ours as added"
 	is "$(sql "$db" "SELECT IFNULL(parent_id, '-') FROM messages
 	    WHERE track_id = '$idf'")" "-" \
 	    "$label: a forged ID never becomes the parent"
