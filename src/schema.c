@@ -182,14 +182,15 @@ static const char migration_3[] =
 "ALTER TABLE messages ADD COLUMN mta_size INTEGER;\n";
 
 /*
- * Version 3 -> 4: a smaller journal.  The values of the tracking and
- * Authentication-Results headers we add are already in messages.track_id
- * and messages.authres: header_edits no longer repeats them.  The domain
- * indexes of the authentication tables served no lookup (the audit reads
- * its time window).
+ * Version 3 -> 4: a smaller journal.  The tracking header and the
+ * Authentication-Results header we add to every message are
+ * messages.track_id and messages.authres: header_edits keeps only what
+ * differs from message to message (forgeries removed or kept,
+ * Received-SPF).  The domain indexes of the authentication tables served
+ * no lookup (the audit reads its time window).
  */
 static const char migration_4[] =
-"UPDATE header_edits SET value = NULL"
+"DELETE FROM header_edits"
 " WHERE action = 'added' AND name <> 'Received-SPF';\n"
 "DROP INDEX spf_results_domain;\n"
 "DROP INDEX dkim_signatures_domain;\n";

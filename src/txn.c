@@ -849,9 +849,11 @@ conn_eom_plan(struct mt_conn *c, const struct mt_macros *m,
 	plan->insert = 1;
 	memcpy(plan->insert_value, c->cur->msg.track_id,
 	    sizeof(plan->insert_value));
-	/* Values already in the message's row are not stored twice. */
-	add_edit(c, MT_EDIT_ADDED, c->cfg->tracking_header, NULL, 0,
-	    "tracking ID (messages.track_id)");
+	/*
+	 * The headers we always add are not journaled as edits: the tracking
+	 * header is messages.track_id, our Authentication-Results is
+	 * messages.authres (and a failed insert is logged and counted).
+	 */
 	if (c->n_ar_remove > 0) {
 		/* The deletion order: highest index first. */
 		free(c->ar_plan);
@@ -873,8 +875,7 @@ conn_eom_plan(struct mt_conn *c, const struct mt_macros *m,
 	}
 	if (c->authres_value != NULL) {
 		plan->authres = c->authres_value;
-		add_edit(c, MT_EDIT_ADDED, "Authentication-Results", NULL, 0,
-		    "authentication results (messages.authres)");
+
 	}
 	return 0;
 }

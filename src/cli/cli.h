@@ -72,6 +72,7 @@ struct cli {
 	int		 width;		/* terminal columns; 0 when not a tty */
 	FILE		*out;
 	struct cli_journal j;		/* open after cli_open_journal */
+	char		 tracking_header[72];	/* tracking.header, for show */
 };
 
 /* ---------------------------------------------------------------- common.c */
@@ -114,7 +115,7 @@ int	 cli_open_journal(struct cli *cli);
 void	 cli_close_journal(struct cli *cli);
 
 /* The path the journal would be opened from, or NULL with err set. */
-char	*cli_journal_path(const struct cli *cli, char *err, size_t errlen);
+char	*cli_journal_path(struct cli *cli, char *err, size_t errlen);
 
 /* Open path read-only into *j; -1 with a message naming the file. */
 int	 cli_journal_open_path(struct cli_journal *j, const char *path,

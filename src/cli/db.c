@@ -30,14 +30,16 @@
 #define BUSY_TIMEOUT_MS	10000
 
 char *
-cli_journal_path(const struct cli *cli, char *err, size_t errlen)
+cli_journal_path(struct cli *cli, char *err, size_t errlen)
 {
 	struct mt_config *cfg;
 	struct stat	 st;
 	const char	*cpath = cli->config_path;
 	char		*path;
 
-	if (cli->journal_path != NULL) {
+	snprintf(cli->tracking_header, sizeof(cli->tracking_header), "%s",
+	    "X-Mailtrail-ID");
+	if (cli->journal_path != NULL && cpath == NULL) {
 		if ((path = strdup(cli->journal_path)) == NULL)
 			snprintf(err, errlen, "out of memory");
 		return path;
@@ -50,7 +52,10 @@ cli_journal_path(const struct cli *cli, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 	if (cfg == NULL)
 		return NULL;
-	if ((path = strdup(cfg->journal_path)) == NULL)
+	snprintf(cli->tracking_header, sizeof(cli->tracking_header), "%s",
+	    cfg->tracking_header);
+	if ((path = strdup(cli->journal_path != NULL ? cli->journal_path :
+	    cfg->journal_path)) == NULL)
 		snprintf(err, errlen, "out of memory");
 	config_unref(cfg);
 	return path;

@@ -680,6 +680,15 @@ print_auth(const struct cli *cli, const struct cli_msg *msg)
 	field_col(cli, "A-R header", msg->m, "authres");
 }
 
+/* The message went through (our headers were added). */
+static int
+msg_accepted(const struct cli_msg *msg)
+{
+	const char *o = cli_val_cstr(cli_row_get(msg->m, "outcome"));
+
+	return o != NULL && strcmp(o, "accepted") == 0;
+}
+
 static void
 print_edits(const struct cli *cli, const struct cli_msg *msg)
 {
@@ -688,9 +697,29 @@ print_edits(const struct cli *cli, const struct cli_msg *msg)
 	int64_t	 idx;
 	size_t	 i;
 
-	if (msg->n_edits == 0 && cli_row_int(msg->m, "edits_dropped", 0) == 0)
+	/*
+	 * From schema version 4 the two headers added to every message are
+	 * the row's track_id and authres, not header_edits rows.
+	 */
+	char	*own_id = NULL, *own_ar = NULL;
+
+	if (cli->j.version >= 4 && msg_accepted(msg)) {
+		own_id = esc_col(msg->m, "track_id");
+		own_ar = esc_col(msg->m, "authres");
+	}
+	if (msg->n_edits == 0 && own_id == NULL &&
+	    cli_row_int(msg->m, "edits_dropped", 0) == 0)
 		return;
 	section(cli, "Header edits", NULL);
+	if (own_ar != NULL)
+		fprintf(cli->out, "  added Authentication-Results: %s (at the "
+		    "top)\n", own_ar);
+	if (own_id != NULL)
+		fprintf(cli->out, "  added %s: %s (at the top; tracking ID)\n",
+		    cli->tracking_header[0] != '\0' ? cli->tracking_header :
+		    "X-Mailtrail-ID", own_id);
+	free(own_id);
+	free(own_ar);
 	for (i = 0; i < msg->n_edits; i++) {
 		const struct cli_row *e = msg->edits[i];
 

@@ -577,19 +577,8 @@ main(int argc, char *argv[])
 			bind_s(s.msg, 23, authres);
 			step(db, s.msg, "insert message");
 
-			/* Headers we added, and a rare forgery removed. */
-			sqlite3_bind_int64(s.edit, 1, msg_id);
-			bind_s(s.edit, 2, "added");
-			bind_s(s.edit, 3, "X-Mailtrail-ID");
-			sqlite3_bind_null(s.edit, 4);	/* = track_id */
-			sqlite3_bind_int(s.edit, 5, 0);
-			step(db, s.edit, "insert edit");
-			sqlite3_bind_int64(s.edit, 1, msg_id);
-			bind_s(s.edit, 2, "added");
-			bind_s(s.edit, 3, "Authentication-Results");
-			sqlite3_bind_null(s.edit, 4);	/* = messages.authres */
-			sqlite3_bind_int(s.edit, 5, 0);
-			step(db, s.edit, "insert edit");
+			/* A rare forgery removed (our own headers are the
+			 * message row's track_id and authres). */
 			if (forged) {
 				sqlite3_bind_int64(s.edit, 1, msg_id);
 				bind_s(s.edit, 2, "removed");
