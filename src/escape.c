@@ -53,9 +53,8 @@ mt_escape(char *out, size_t outsz, const void *src, size_t len)
 	return out;
 }
 
-/* Length of a valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */
-static size_t
-utf8_seq(const unsigned char *s, size_t n)
+size_t
+mt_utf8_seq(const unsigned char *s, size_t n)
 {
 	uint32_t cp;
 	size_t	 len, i;
@@ -122,7 +121,7 @@ mt_json_escape(const void *src, size_t len)
 		} else if (c < 0x80) {
 			out[o++] = (char)c;
 			i++;
-		} else if ((seq = utf8_seq(s + i, len - i)) > 0) {
+		} else if ((seq = mt_utf8_seq(s + i, len - i)) > 0) {
 			memcpy(out + o, s + i, seq);
 			o += seq;
 			i += seq;

@@ -26,6 +26,13 @@ char	*mt_escape(char *out, size_t outsz, const void *src, size_t len);
  */
 char	*mt_json_escape(const void *src, size_t len);
 
+/*
+ * Length of the valid UTF-8 sequence starting at s (at most n bytes), 0
+ * when it is not one (overlong forms, surrogates and code points above
+ * U+10FFFF are invalid).  n must be at least 1.
+ */
+size_t	 mt_utf8_seq(const unsigned char *s, size_t n);
+
 /* Escaped size needed by mt_escape for len input bytes, worst case. */
 #define MT_ESCAPE_SIZE(len)	((len) * 4 + 4)
 

@@ -421,39 +421,6 @@ cli_table_free(struct cli_table *t)
 
 /* ---------------------------------------------------------------- JSON */
 
-/* Length of a valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned long cp;
-	size_t	 len, i;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		cp = s[0] & 0x07;
-	} else
-		return 0;
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 char *
 cli_csv_cell(const void *src, size_t len)
 {
@@ -471,7 +438,7 @@ cli_csv_cell(const void *src, size_t len)
 	    s[0] == '@'))
 		out[o++] = '\'';
 	for (i = 0; i < len; ) {
-		seq = utf8_len(s + i, len - i);
+		seq = mt_utf8_seq(s + i, len - i);
 		ctl = seq == 0 || s[i] < 0x20 || s[i] == 0x7f ||
 		    (seq == 2 && s[i] == 0xc2 && s[i + 1] < 0xa0);
 		if (ctl) {
@@ -510,14 +477,14 @@ cli_json_bytes(const void *src, size_t len)
 	if (s == NULL)
 		return json_null();
 	for (i = 0; i < len; i += seq)
-		if ((seq = utf8_len(s + i, len - i)) == 0)
+		if ((seq = mt_utf8_seq(s + i, len - i)) == 0)
 			break;
 	if (i == len)
 		return json_stringn((const char *)s, len);
 	if (len > ((size_t)-1) / 2 || (buf = malloc(len * 2 + 1)) == NULL)
 		return NULL;
 	for (i = 0, o = 0; i < len; ) {
-		if ((seq = utf8_len(s + i, len - i)) > 0) {
+		if ((seq = mt_utf8_seq(s + i, len - i)) > 0) {
 			memcpy(buf + o, s + i, seq);
 			o += seq;
 			i += seq;
