@@ -38,7 +38,8 @@ usage()
 {
 	cat <<EOF
 usage: $0 [-hk] [-n runs] [-m messages] [-s sessions] [-l bytes]
-	[-w warmup] [-c config,...]
+	[-w warmup] [-c config,...] [-o results-file]
+       $0 -t [-c config,...] results-file...
 
 Measures mailtrail-milter's cost through a private Postfix: messages per
 second delivered to smtp-sink (1 and 10 messages per SMTP session), the
@@ -54,6 +55,10 @@ the journal's bytes per message.  Prints the median of the runs.
                baseline always runs):
 $(config_list | sed 's/^/                 /')
   -k           keep the temporary directory (maillogs, daemon logs, journals)
+  -o file      also append the raw results (one line a batch) to file
+  -t           print the table of earlier runs' raw results files (-o),
+               pooled, and exit: runs made at different times, when the
+               machine was busy, can be combined
   -h           this help
 
 Environment:
@@ -93,6 +98,93 @@ config_field()		# NAME FIELD(2..4)
 	    '$1 == n { print $f }'
 }
 
+# ---------------------------------------------------------------- the table
+
+# print_table FILE...: the summary of raw result lines (see run_config),
+# for the configurations in $configs that the files hold.
+print_table()
+{
+	printf '%s\n' "$CONFIGS" | awk -v order="$configs" '
+FILENAME == "-" {	# the configuration table
+	split($0, f, "|")
+	desc[f[1]] = f[4]
+	next
+}
+function median(list,    a, n, t, i, j) {
+	n = split(list, a, " ")
+	for (i = 2; i <= n; i++) {
+		t = a[i]
+		for (j = i - 1; j >= 1 && a[j] + 0 > t + 0; j--)
+			a[j + 1] = a[j]
+		a[j + 1] = t
+	}
+	if (n == 0)
+		return ""
+	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+function best(list,    a, n, i, hi) {
+	n = split(list, a, " ")
+	hi = a[1]
+	for (i = 2; i <= n; i++)
+		if (a[i] + 0 > hi + 0) hi = a[i]
+	return hi
+}
+function spread(list,    a, n, i, lo, hi, m) {	# (max - min) / median, %
+	n = split(list, a, " ")
+	lo = hi = a[1]
+	for (i = 2; i <= n; i++) {
+		if (a[i] + 0 < lo + 0) lo = a[i]
+		if (a[i] + 0 > hi + 0) hi = a[i]
+	}
+	m = median(list)
+	return m > 0 ? 100 * (hi - lo) / m : 0
+}
+{
+	k = $1 SUBSEP $2
+	rate[k] = rate[k] " " $4
+	if ($5 != "-") cpu[k] = cpu[k] " " $5
+	box[k] = box[k] " " $6
+	if ($7 != "-" && $2 == 1) bpm[$1] = bpm[$1] " " $7
+	if ($8 != "ok") flag[$1] = flag[$1] " " $8
+	if ($1 == "baseline" && $2 == 1) runs++
+}
+END {
+	printf "\n%-32s %-45s %-45s %6s\n", "", "  one message a session",
+	    "  ten messages a session", "journal"
+	printf "%-32s%s%s %6s\n", "configuration",
+	    sprintf(" %6s %6s %6s %4s %6s %7s ", "msg/s", "x base", "best",
+	    "rng%", "milter", "machine"),
+	    sprintf(" %6s %6s %6s %4s %6s %7s ", "msg/s", "x base", "best",
+	    "rng%", "milter", "machine"), "B/msg"
+	m = split(order, names, " ")
+	for (i = 1; i <= m; i++) {
+		c = names[i]
+		if (rate[c, 1] == "" && rate[c, 10] == "")
+			continue
+		line = sprintf("%-32s", desc[c])
+		for (mode = 1; mode <= 10; mode += 9) {
+			r = median(rate[c, mode])
+			base = median(rate["baseline", mode])
+			mc = cpu[c, mode] == "" ? "-" : \
+			    sprintf("%.2f", median(cpu[c, mode]))
+			line = line sprintf(" %6.0f %6.2f %6.0f %4.0f %6s %7.2f ",
+			    r, (base > 0 ? r / base : 0), best(rate[c, mode]),
+			    spread(rate[c, mode]), mc, median(box[c, mode]))
+		}
+		b = bpm[c] == "" ? "-" : sprintf("%d", median(bpm[c]))
+		printf "%s %6s%s\n", line, b,
+		    (flag[c] == "" ? "" : "  [!" flag[c] "]")
+	}
+	printf "\nmsg/s: delivered to smtp-sink, median of %d runs; x base:", runs
+	printf " ratio of the medians to\nPostfix without a milter; best:"
+	printf " the fastest run; rng%%: (max - min) / median; milter,\n"
+	printf "machine: CPU ms per message (median), the daemon\047s (utime"
+	printf " + stime, all threads)\nand the whole machine\047s (all"
+	printf " processes, ours and others\047: a check on the run);\n"
+	printf "journal: file bytes per message once the daemon has stopped.\n"
+}' - "$@"
+}
+
 # ---------------------------------------------------------------- arguments
 
 export LC_ALL=C		# "." in $EPOCHREALTIME, awk and date
@@ -104,7 +196,9 @@ length=4096
 warmup=200
 selected=
 keep=0
-while getopts 'hkn:m:s:l:w:c:' opt; do
+save=
+table_only=0
+while getopts 'hkn:m:s:l:w:c:o:t' opt; do
 	case $opt in
 	h) usage; exit 0 ;;
 	k) keep=1 ;;
@@ -114,11 +208,14 @@ while getopts 'hkn:m:s:l:w:c:' opt; do
 	l) length=$OPTARG ;;
 	w) warmup=$OPTARG ;;
 	c) selected=$OPTARG ;;
+	o) save=$OPTARG ;;
+	t) table_only=1 ;;
 	*) usage >&2; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
-if [ $# -gt 0 ]; then
+if { [ "$table_only" = 1 ] && [ $# = 0 ]; } ||
+    { [ "$table_only" = 0 ] && [ $# -gt 0 ]; }; then
 	usage >&2
 	exit 2
 fi
@@ -153,6 +250,11 @@ if [ -n "$selected" ]; then
 			exit 2
 		fi
 	done
+fi
+
+if [ "$table_only" = 1 ]; then
+	print_table "$@"
+	exit
 fi
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -494,73 +596,7 @@ bench_sink_stop
 echo "# finished in $((($(elapsed_ms) - t_start) / 1000)) s," \
     "load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
-# ---------------------------------------------------------------- the table
-
-printf '%s\n' "$CONFIGS" >"$T/configs"
-awk -v order="$configs" -v runs="$runs" '
-FNR == NR {	# the configuration table
-	split($0, f, "|")
-	desc[f[1]] = f[4]
-	next
-}
-function median(list,    a, n, t, i, j) {
-	n = split(list, a, " ")
-	for (i = 2; i <= n; i++) {
-		t = a[i]
-		for (j = i - 1; j >= 1 && a[j] + 0 > t + 0; j--)
-			a[j + 1] = a[j]
-		a[j + 1] = t
-	}
-	if (n == 0)
-		return ""
-	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-}
-function spread(list,    a, n, i, lo, hi, m) {	# (max - min) / median, %
-	n = split(list, a, " ")
-	lo = hi = a[1]
-	for (i = 2; i <= n; i++) {
-		if (a[i] + 0 < lo + 0) lo = a[i]
-		if (a[i] + 0 > hi + 0) hi = a[i]
-	}
-	m = median(list)
-	return m > 0 ? 100 * (hi - lo) / m : 0
-}
-{
-	k = $1 SUBSEP $2
-	rate[k] = rate[k] " " $4
-	if ($5 != "-") cpu[k] = cpu[k] " " $5
-	box[k] = box[k] " " $6
-	if ($7 != "-" && $2 == 1) bpm[$1] = bpm[$1] " " $7
-	if ($8 != "ok") flag[$1] = flag[$1] " " $8
-}
-END {
-	printf "\n%-32s %-37s %-37s %7s\n", "", "  one message a session",
-	    "  ten messages a session", "journal"
-	printf "%-32s %7s %6s %5s %7s %7s  %7s %6s %5s %7s %7s  %7s\n",
-	    "configuration", "msg/s", "x base", "rng%", "milter", "machine",
-	    "msg/s", "x base", "rng%", "milter", "machine", "B/msg"
-	m = split(order, names, " ")
-	for (i = 1; i <= m; i++) {
-		c = names[i]
-		line = sprintf("%-32s", desc[c])
-		for (mode = 1; mode <= 10; mode += 9) {
-			r = median(rate[c, mode])
-			base = median(rate["baseline", mode])
-			mc = cpu[c, mode] == "" ? "-" : \
-			    sprintf("%.2f", median(cpu[c, mode]))
-			line = line sprintf(" %7.1f %6.2f %5.0f %7s %7.2f ", r,
-			    (base > 0 ? r / base : 0), spread(rate[c, mode]),
-			    mc, median(box[c, mode]))
-		}
-		b = bpm[c] == "" ? "-" : sprintf("%d", median(bpm[c]))
-		printf "%s %7s%s\n", line, b,
-		    (flag[c] == "" ? "" : "  [!" flag[c] "]")
-	}
-	printf "\nmsg/s: delivered to smtp-sink, median of %d runs; x base: ratio", runs
-	printf " to Postfix without\na milter (same run); rng%%: (max - min) /"
-	printf " median of the runs; milter, machine:\nCPU ms per message,"
-	printf " the daemon\047s (utime + stime, all threads) and the whole\n"
-	printf "machine\047s (all processes, ours and others\047: a check on"
-	printf " the run); journal: file\nbytes per message once the daemon"
-	printf " has stopped.\n"
-}' "$T/configs" "$RESULTS"
+if [ -n "$save" ]; then
+	cat "$RESULTS" >>"$save" && echo "# raw results appended to $save"
+fi
+print_table "$RESULTS"

@@ -126,7 +126,7 @@ check()
 {
 	local name=$1 result=$2 reason=$3 line p
 	shift 3
-	line=$(ar_of "$name" | head -n 1)
+	line=$(ar_of "$name" | sed -n 1p)
 	is "$(echo "$line" | cut -d' ' -f2)" "$result" \
 	    "$name: Authentication-Results dkim=$result"
 	for p in "$@"; do
@@ -161,7 +161,7 @@ is "$(sql "$JOURNAL" "SELECT dkim_result FROM messages WHERE track_id = '$(id_of
 is "$(sql "$JOURNAL" "SELECT dkim_result FROM messages WHERE track_id = '$(id_of bodyhash)'")" \
     fail "bodyhash: journal dkim_result fail"
 is "$(python3 "$top_srcdir/tests/lib/authres.py" "$(sed -n 's/^AR good //p' "$T/out")" |
-    head -n 1)" "authserv-id $AUTHSERV" "our authserv-id leads the header"
+    sed -n 1p)" "authserv-id $AUTHSERV" "our authserv-id leads the header"
 
 kill -TERM "$DPID"
 wait "$DPID"
