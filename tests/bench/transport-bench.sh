@@ -277,6 +277,15 @@ for t in postfix postconf postmap postqueue smtp-source smtp-sink sqlite3 ss; do
 	fi
 done
 
+# (checked before common.sh installs its exit trap, which keeps only the
+# status 99 of bail_out)
+if [ ! -x "${MT_MILTER:-$top_builddir/mailtrail-milter}" ]; then
+	echo "$0: no daemon at ${MT_MILTER:-$top_builddir/mailtrail-milter};" \
+	    "set top_builddir (or MT_MILTER)" >&2
+	usage >&2
+	exit 2
+fi
+
 # shellcheck source=../lib/common.sh
 . "$top_srcdir/tests/lib/common.sh"
 # shellcheck source=../lib/postfix.sh
@@ -289,11 +298,6 @@ done
 _tap_done=1
 _tap_planned=0
 
-if [ ! -x "$(mt_binary)" ]; then
-	echo "$0: no daemon at $(mt_binary); set top_builddir (or MT_MILTER)" >&2
-	usage >&2
-	exit 2
-fi
 [ "$keep" = 1 ] && export MT_KEEP_TMP=1
 
 # ---------------------------------------------------------------- helpers
@@ -459,6 +463,8 @@ run_config()
 	local jcount bytes bpm cpu_ms b0 b1 box_ms hdrs
 	transport=$(config_field "$name" 2)
 	opts=$(config_field "$name" 3)
+	[ -d "$PF" ] || [ "$run$name" = 1baseline ] ||
+	    bail_out "work directory $T vanished (removed by someone else?)"
 
 	# (pf_stop complains on stderr when there is no pid file yet)
 	[ -f "$PF/queue/pid/master.pid" ] && pf_stop "$PF"
