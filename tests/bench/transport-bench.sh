@@ -7,9 +7,11 @@
 # TCP_NODELAY) or the journal (durability).  For each configuration it
 # measures messages per second delivered to the sink, one message per SMTP
 # session and ten messages per session, the daemon's CPU time per message
-# (utime + stime of the whole process, all threads, from /proc/PID/stat)
-# and the journal's bytes per message, and prints the median of the runs
-# with the ratio to Postfix without a milter, measured in the same run.
+# (utime + stime of the whole process, all threads, from /proc/PID/stat),
+# the whole machine's CPU time per message (from /proc/stat: it shows when
+# other work on the machine disturbed a run) and the journal's bytes per
+# message, and prints the median and the best of the runs with the ratio
+# to Postfix without a milter, measured in the same run.
 #
 # The daemon runs with its built-in defaults (not the machine's
 # configuration file) and the configuration's -o options; mt_start turns
@@ -22,9 +24,10 @@
 # ...) so that a slow drift of the machine spreads over all of them.  Each
 # run of each configuration starts a fresh daemon with a fresh journal and
 # a fresh Postfix, sends a warm-up batch, then the two measured batches.
-# A batch's time runs from starting smtp-source to the last "status=sent"
-# line in the instance's maillog (its microsecond timestamp), so it counts
-# delivery to the sink, not just acceptance.  A run whose journal holds
+# A batch's time runs from starting smtp-source to the last delivery to
+# the sink (the modification time of the sink's dump file, once the
+# instance's maillog shows every "status=sent"), so it counts delivery,
+# not just acceptance.  A run whose journal holds
 # fewer messages than were sent, or whose maillog shows milter warnings, is
 # flagged, and so is a batch whose messages reached the sink without the
 # tracking header: Postfix passes mail untracked when it cannot reach the
@@ -225,8 +228,8 @@ for v in runs messages sessions length warmup; do
 		exit 2
 	fi
 done
-# ten messages per session: each of the parallel sessions sends whole
-# groups of ten
+# ten messages a session: whole smtp-source runs of SESSIONS * 10 messages
+# (see send_batch)
 per10=$((messages / (sessions * 10)))
 if [ "$per10" -lt 1 ]; then
 	echo "$0: -m $messages is less than ten messages for each of" \
@@ -417,29 +420,31 @@ box_ticks()
 	echo $((user + nice + system + irq + softirq + steal))
 }
 
-# Send one batch: MODE 1 (one message a session, smtp-source -s) or 10 (ten
-# a session: SESSIONS workers each running smtp-source -d -m 10 PER10
-# times).  Returns smtp-source's failure.
+# Send one batch: MODE 1 (one message a session: smtp-source -s SESSIONS
+# -m COUNT) or 10 (ten messages a session: smtp-source -d -s SESSIONS -m
+# SESSIONS*10, run COUNT/(SESSIONS*10) times; with -d each session sends
+# messages until the invocation's count is used up, ten each on average).
+# One process per session would cost the client ~7 ms a session (fork,
+# exec, loading Postfix's libraries): ~0.7 ms a message on a machine where
+# Postfix itself needs ~4.5.  Returns smtp-source's failure.
 send_batch()
 {
-	local mode=$1 count=$2 w pids=() rc=0 p
+	local mode=$1 count=$2 pids=() rc=0 p
 	if [ "$mode" = 1 ]; then
 		smtp-source -4 -s "$sessions" -m "$count" -l "$length" \
 		    -M "$HELO" -f "$FROM" -t "$RCPT" "127.0.0.1:$SMTP_PORT" \
 		    >>"$T/source.log" 2>&1 &
 		pids=($!)
 	else
-		for ((w = 0; w < sessions; w++)); do
-			(
-				for ((i = 0; i < count / (sessions * 10); i++)); do
-					smtp-source -4 -d -s 1 -m 10 \
-					    -l "$length" -M "$HELO" -f "$FROM" \
-					    -t "$RCPT" "127.0.0.1:$SMTP_PORT" ||
-					    exit 1
-				done
-			) >>"$T/source.log" 2>&1 &
-			pids+=($!)
-		done
+		(
+			for ((i = 0; i < count / (sessions * 10); i++)); do
+				smtp-source -4 -d -s "$sessions" \
+				    -m $((sessions * 10)) -l "$length" \
+				    -M "$HELO" -f "$FROM" -t "$RCPT" \
+				    "127.0.0.1:$SMTP_PORT" || exit 1
+			done
+		) >>"$T/source.log" 2>&1 &
+		pids=($!)
 	fi
 	for p in "${pids[@]}"; do
 		track_pid "$p"
