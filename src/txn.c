@@ -891,7 +891,7 @@ conn_eom_edit_failed(struct mt_conn *c, const char *what)
 static void
 log_message(const struct mt_conn *c, const struct mt_record *rec)
 {
-	char	 from[256], qid[64], mid[256];
+	char	 from[256], qid[64], mid[256], addr[96];
 
 	if (!mt_log_enabled(LOG_INFO))
 		return;
@@ -901,10 +901,13 @@ log_message(const struct mt_conn *c, const struct mt_record *rec)
 	    rec->msg.queue_id.len);
 	mt_escape(mid, sizeof(mid), rec->msg.message_id.data,
 	    rec->msg.message_id.len);
+	/* From the MTA's {client_addr} when the socket address was missing. */
+	mt_escape(addr, sizeof(addr), c->info.client_addr.data,
+	    c->info.client_addr.len);
 	mt_log(LOG_INFO, "%s queue=%s conn=%s client=%s from=<%s> "
 	    "rcpts=%zu size=%llu message-id=%s",
 	    rec->msg.track_id, qid[0] ? qid : "-", c->info.conn_id,
-	    c->info.client_addr.data != NULL ? c->info.client_addr.data : "-",
+	    addr[0] != '\0' ? addr : "-",
 	    from, rec->msg.n_rcpts + rec->msg.n_rcpts_dropped,
 	    (unsigned long long)(rec->msg.header_bytes + rec->msg.body_bytes),
 	    mid[0] ? mid : "-");
