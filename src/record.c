@@ -98,6 +98,8 @@ record_free(struct mt_record *rec)
 		return;
 	record_conn_clear(&rec->conn);
 	record_msg_clear(&rec->msg);
+	log_batch_free(rec->logs);
+	bounce_rec_free(rec->bounce);
 	free(rec);
 }
 
@@ -106,6 +108,13 @@ record_account(struct mt_record *rec)
 {
 	const struct mt_msg_rec *m = &rec->msg;
 	size_t	 n = sizeof(*rec), i;
+
+	if (rec->logs != NULL || rec->bounce != NULL) {
+		rec->mem = n + (rec->logs != NULL ? log_batch_mem(rec->logs) :
+		    0) + (rec->bounce != NULL ? bounce_rec_mem(rec->bounce) :
+		    0);
+		return;
+	}
 
 #define ADD(f) n += rec->conn.f.len + (rec->conn.f.data != NULL);
 	CONN_BYTES(ADD)

@@ -26,7 +26,7 @@
 #include "mailtrail/clock.h"
 #include "mailtrail/schema.h"
 
-#define SCHEMA_LATEST	4
+#define SCHEMA_LATEST	5
 
 const int SCHEMA_VERSION = SCHEMA_LATEST;
 
@@ -195,12 +195,142 @@ static const char migration_4[] =
 "DROP INDEX spf_results_domain;\n"
 "DROP INDEX dkim_signatures_domain;\n";
 
+/*
+ * Version 4 -> 5: what happened after the gateway.  delivery_events holds
+ * one row per recipient per delivery attempt read from the MTA's log;
+ * queue_events the other facts of a queued message (its sender, its
+ * Message-ID, the bounce the MTA generated for it, its removal);
+ * bounces and bounce_recipients the returning reports.  "message" links a
+ * row to messages.id when the queue ID (within a time window) or the
+ * report's keys name a message this journal holds, NULL otherwise: rows for
+ * mail that never passed the milter are kept too.  (time, line_hash) makes
+ * a log line idempotent; content_hash a bounce.  log_positions remembers
+ * how far each followed log was read, with the file's identity.
+ */
+static const char migration_5[] =
+"CREATE TABLE delivery_events (\n"
+"	id		INTEGER PRIMARY KEY,\n"
+"	message		INTEGER REFERENCES messages (id),\n"
+"	queue_id	TEXT NOT NULL,\n"
+"	time		INTEGER NOT NULL,\n"
+"	mta		TEXT NOT NULL,\n"
+"	host		TEXT,\n"
+"	program		TEXT,\n"
+"	recipient	TEXT,\n"
+"	orig_recipient	TEXT,\n"
+"	status		TEXT NOT NULL CHECK (status IN ('sent', 'deferred',"
+" 'bounced', 'expired', 'undeliverable', 'discarded')),\n"
+"	relay		TEXT,\n"
+"	dsn		TEXT,\n"
+"	reply_code	INTEGER,\n"
+"	reply		TEXT,\n"
+"	delay		REAL,\n"
+"	delays		TEXT,\n"
+"	next_queue_id	TEXT,\n"
+"	mailer		TEXT,\n"
+"	source		TEXT NOT NULL,\n"
+"	line_hash	INTEGER NOT NULL,\n"
+"	UNIQUE (time, line_hash)\n"
+");\n"
+"CREATE INDEX delivery_events_message ON delivery_events (message)"
+" WHERE message IS NOT NULL;\n"
+"CREATE INDEX delivery_events_queue ON delivery_events (queue_id, time);\n"
+"CREATE INDEX delivery_events_recipient ON delivery_events"
+" (recipient COLLATE NOCASE, time);\n"
+"CREATE INDEX delivery_events_time ON delivery_events (time, status);\n"
+"CREATE INDEX delivery_events_next ON delivery_events (next_queue_id)"
+" WHERE next_queue_id IS NOT NULL;\n"
+"CREATE TABLE queue_events (\n"
+"	id		INTEGER PRIMARY KEY,\n"
+"	message		INTEGER REFERENCES messages (id),\n"
+"	queue_id	TEXT NOT NULL,\n"
+"	time		INTEGER NOT NULL,\n"
+"	mta		TEXT NOT NULL,\n"
+"	host		TEXT,\n"
+"	program		TEXT,\n"
+"	kind		TEXT NOT NULL CHECK (kind IN ('client', 'queued',"
+" 'message-id', 'removed', 'expired', 'notify', 'deadletter')),\n"
+"	sender		TEXT,\n"
+"	size		INTEGER,\n"
+"	nrcpt		INTEGER,\n"
+"	message_id	TEXT,\n"
+"	client		TEXT,\n"
+"	related_queue_id TEXT,\n"
+"	source		TEXT NOT NULL,\n"
+"	line_hash	INTEGER NOT NULL,\n"
+"	UNIQUE (time, line_hash)\n"
+");\n"
+"CREATE INDEX queue_events_queue ON queue_events (queue_id, time);\n"
+"CREATE INDEX queue_events_message ON queue_events (message)"
+" WHERE message IS NOT NULL;\n"
+"CREATE INDEX queue_events_related ON queue_events (related_queue_id)"
+" WHERE related_queue_id IS NOT NULL;\n"
+"CREATE INDEX queue_events_message_id ON queue_events (message_id)"
+" WHERE message_id IS NOT NULL;\n"
+"CREATE TABLE bounces (\n"
+"	id		INTEGER PRIMARY KEY,\n"
+"	message		INTEGER REFERENCES messages (id),\n"
+"	link		TEXT NOT NULL CHECK (link IN ('tracking-id',"
+" 'message-id', 'queue-id', 'none')),\n"
+"	time		INTEGER NOT NULL,\n"
+"	source		TEXT NOT NULL,\n"
+"	kind		TEXT NOT NULL,\n"
+"	format		TEXT NOT NULL,\n"
+"	bounce_track_id	TEXT,\n"
+"	reporting_mta	TEXT,\n"
+"	bounce_from	TEXT,\n"
+"	bounce_message_id TEXT,\n"
+"	bounce_subject	TEXT,\n"
+"	orig_track_id	TEXT,\n"
+"	orig_message_id	TEXT,\n"
+"	orig_queue_id	TEXT,\n"
+"	orig_from	TEXT,\n"
+"	arrival_date	TEXT,\n"
+"	rcpt_dropped	INTEGER,\n"
+"	truncations	INTEGER,\n"
+"	error		TEXT,\n"
+"	content_hash	INTEGER NOT NULL UNIQUE\n"
+");\n"
+"CREATE INDEX bounces_message ON bounces (message)"
+" WHERE message IS NOT NULL;\n"
+"CREATE INDEX bounces_time ON bounces (time);\n"
+"CREATE TABLE bounce_recipients (\n"
+"	id		INTEGER PRIMARY KEY,\n"
+"	bounce		INTEGER NOT NULL REFERENCES bounces (id),\n"
+"	seq		INTEGER NOT NULL,\n"
+"	recipient	TEXT,\n"
+"	orig_recipient	TEXT,\n"
+"	action		TEXT,\n"
+"	status		TEXT,\n"
+"	reply_code	INTEGER,\n"
+"	permanent	INTEGER,\n"
+"	reason		TEXT,\n"
+"	remote_mta	TEXT,\n"
+"	diagnostic	TEXT,\n"
+"	last_attempt	TEXT\n"
+");\n"
+"CREATE INDEX bounce_recipients_bounce ON bounce_recipients (bounce);\n"
+"CREATE INDEX bounce_recipients_recipient ON bounce_recipients"
+" (recipient COLLATE NOCASE);\n"
+"CREATE TABLE log_positions (\n"
+"	path		TEXT PRIMARY KEY,\n"
+"	dev		INTEGER,\n"
+"	ino		INTEGER,\n"
+"	head_hash	INTEGER,\n"
+"	offset		INTEGER NOT NULL,\n"
+"	updated		INTEGER NOT NULL,\n"
+"	lines		INTEGER NOT NULL DEFAULT 0,\n"
+"	unparsed	INTEGER NOT NULL DEFAULT 0,\n"
+"	too_long	INTEGER NOT NULL DEFAULT 0\n"
+");\n";
+
 /* migration[i] takes version i to i + 1.  Append only. */
 static const char *const migration[] = {
 	migration_1,
 	migration_2,
 	migration_3,
 	migration_4,
+	migration_5,
 };
 
 _Static_assert(sizeof(migration) / sizeof(migration[0]) == SCHEMA_LATEST,

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "mailtrail/bytes.h"
+#include "mailtrail/delivery.h"
 #include "mailtrail/dkimv.h"
 #include "mailtrail/spf.h"
 #include "mailtrail/trackid.h"
@@ -139,13 +140,17 @@ struct mt_msg_rec {
 
 enum mt_record_kind {
 	MT_RECORD_MESSAGE = 0,		/* a transaction (with a connection snapshot) */
-	MT_RECORD_CONNECTION		/* a connection at close */
+	MT_RECORD_CONNECTION,		/* a connection at close */
+	MT_RECORD_LOGBATCH,		/* log events (and the position reached) */
+	MT_RECORD_BOUNCE		/* a returning bounce */
 };
 
 struct mt_record {
 	enum mt_record_kind kind;
 	struct mt_conn_rec conn;
 	struct mt_msg_rec  msg;		/* unused for MT_RECORD_CONNECTION */
+	struct mt_log_batch *logs;	/* MT_RECORD_LOGBATCH: owned */
+	struct mt_bounce_rec *bounce;	/* MT_RECORD_BOUNCE: owned */
 	size_t		 mem;		/* approximate bytes held, for queue bounds */
 
 	/* Journal private: queue link and the waiter of a durable submit. */
