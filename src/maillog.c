@@ -765,9 +765,9 @@ pf_reject(struct mlog_event *ev, const char *s, const char *e)
 			put(ev, &ev->client, fr + 6, env);
 		r = s;
 		re = fr != NULL ? fr : env;
-		/* A text after the envelope: "...helo=<h>: 5.7.1 text". */
-		if (env < e && (t = FIND(env, e, ">: ")) != NULL) {
-			r = t + 3;
+		/* A text after the envelope: "...proto=SMTP: 5.7.1 text". */
+		if (env < e && (t = FIND(env, e, ": ")) != NULL) {
+			r = t + 2;
 			re = e;
 		}
 	} else if ((fr = FIND(s, env, " from ")) != NULL) {
