@@ -851,6 +851,11 @@ pf_message(struct mlog_event *ev, const char *s, const char *e,
 			return pf_reject(ev, s + 15, e);
 		return MLOG_IGNORED;
 	}
+	if (STARTS(s, e, "warning: ") && (q = pf_qid(s + 9, e)) != NULL) {
+		/* "warning: QID: ..." names the message it concerns. */
+		put(ev, &ev->queue_id, s + 9, q);
+		return MLOG_IGNORED;
+	}
 	if ((q = pf_qid(s, e)) == NULL)
 		return MLOG_IGNORED;
 	put(ev, &ev->queue_id, s, q);
