@@ -443,6 +443,21 @@ static const struct want postfix_cases[] = {
 	  .line = "<22>Mar 14 10:00:32 mx1 postfix/qmgr[3]: 0F5383D: removed",
 	  .kind = MLOG_REMOVED, .mta = MLOG_MTA_POSTFIX,
 	  .time = "2023-03-14T10:00:32.000000Z" },
+	{ .name = "RFC 5424 frame",
+	  .line = "<22>1 2023-03-14T10:00:00.5Z mx1 postfix/qmgr 1234 - - "
+	    "0F5383D: removed",
+	  .kind = MLOG_REMOVED, .mta = MLOG_MTA_POSTFIX,
+	  .time = "2023-03-14T10:00:00.500000Z", .program = "postfix/qmgr",
+	  .queue_id = "0F5383D" },
+	{ .name = "RFC 5424 frame with structured data and BOM",
+	  .line = "<22>1 2023-03-14T10:00:00Z mx1 sm-mta 100 - [meta x=\"a\\]"
+	    " b\"][origin ip=\"192.0.2.1\"] \xef\xbb\xbf" "2ELA0060000100: done; "
+	    "delay=00:00:01, ntries=1",
+	  .kind = MLOG_REMOVED, .mta = MLOG_MTA_SENDMAIL,
+	  .program = "sm-mta", .queue_id = "2ELA0060000100", .delay = 1 },
+	{ .name = "RFC 5424 nil app",
+	  .line = "<22>1 2023-03-14T10:00:00Z mx1 - - - - text",
+	  .kind = MLOG_NOT_MAIL, .mta = MLOG_MTA_UNKNOWN },
 	{ .name = "no host",
 	  .line = "Mar 14 10:00:33 postfix/qmgr[3]: 0F5383D: removed",
 	  .kind = MLOG_REMOVED, .mta = MLOG_MTA_POSTFIX,
