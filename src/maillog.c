@@ -676,7 +676,8 @@ pf_delivery(struct mlog_event *ev, const char *s, const char *e,
 		else if (KEY(&kv, "delays"))
 			pf_delays(ev, kv.v, kv.ve);
 		else if (KEY(&kv, "dsn")) {
-			if (dsn_at(kv.v, kv.ve) == (size_t)(kv.ve - kv.v))
+			if (kv.ve > kv.v &&
+			    dsn_at(kv.v, kv.ve) == (size_t)(kv.ve - kv.v))
 				put(ev, &ev->dsn, kv.v, kv.ve);
 		}
 	}
@@ -904,7 +905,7 @@ pf_message(struct mlog_event *ev, const char *s, const char *e,
 		if (te == t)
 			return MLOG_UNPARSED;
 		put(ev, &ev->related_queue_id, t, te);
-		put(ev, &ev->reply, s, q + 12);
+		put(ev, &ev->status_word, s, q + 12);
 		return MLOG_NOTIFY;
 	}
 	if (STARTS(s, e, "reject: "))
@@ -1038,7 +1039,8 @@ sm_delivery(struct mlog_event *ev, const char *s, const char *e)
 		else if (KEY(&kv, "relay"))
 			put(ev, &ev->relay, kv.v, kv.ve);
 		else if (KEY(&kv, "dsn")) {
-			if (dsn_at(kv.v, kv.ve) == (size_t)(kv.ve - kv.v))
+			if (kv.ve > kv.v &&
+			    dsn_at(kv.v, kv.ve) == (size_t)(kv.ve - kv.v))
 				put(ev, &ev->dsn, kv.v, kv.ve);
 		} else if (KEY(&kv, "stat")) {
 			st = kv.v;
@@ -1047,7 +1049,7 @@ sm_delivery(struct mlog_event *ev, const char *s, const char *e)
 	}
 	if (ev->recipient.p == NULL)
 		return MLOG_UNPARSED;
-	cls = ev->dsn.p != NULL ? ev->dsn.p[0] - '0' : 0;
+	cls = ev->dsn.len > 0 ? ev->dsn.p[0] - '0' : 0;
 	if (st != NULL) {
 		for (w = st; w < ste && is_alnum(*w); w++)
 			;

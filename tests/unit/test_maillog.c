@@ -42,6 +42,7 @@ struct want {
 	const char	*relay;
 	const char	*dsn;
 	enum mlog_status status;
+	const char	*status_word;
 	const char	*reply;
 	int		 reply_code;
 	const char	*next_queue_id;
@@ -115,6 +116,7 @@ check(const struct want *w, const struct mlog_event *ev)
 	    ev->kind == MLOG_DELIVERY))
 		fail_msg("%s: status: got %s, want %s", w->name,
 		    mlog_status_name(ev->status), mlog_status_name(w->status));
+	check_str(w->name, "status_word", ev->status_word, w->status_word);
 	check_str(w->name, "reply", ev->reply, w->reply);
 	if (w->reply_code != 0 && ev->reply_code !=
 	    (w->reply_code == ZERO ? 0 : w->reply_code))
@@ -163,6 +165,7 @@ static const struct want postfix_cases[] = {
 	  .kind = MLOG_DELIVERY, .mta = MLOG_MTA_POSTFIX,
 	  .recipient = "carol@example.org", .orig_recipient = "c@example.org",
 	  .dsn = "4.7.0", .status = MLOG_STATUS_DEFERRED,
+	  .status_word = "deferred",
 	  .reply = "host mx.example.org[198.51.100.2] said: 421 4.7.0 Try "
 	    "later :) (see https://example.org/(why)) (in reply to end of "
 	    "DATA command)", .reply_code = 421, .next_queue_id = NONE,
@@ -231,7 +234,8 @@ static const struct want postfix_cases[] = {
 	    "delays=0.01/0/0/0, dsn=5.1.1, status=undeliverable-but-not-"
 	    "cached (User unknown in virtual alias table)",
 	  .kind = MLOG_DELIVERY, .mta = MLOG_MTA_POSTFIX,
-	  .status = MLOG_STATUS_UNDELIVERABLE },
+	  .status = MLOG_STATUS_UNDELIVERABLE,
+	  .status_word = "undeliverable-but-not-cached" },
 	{ .name = "retry agent",
 	  .line = "Mar 14 10:00:10 mx1 postfix/retry[8]: 3E29030F8637E: "
 	    "to=<u@example.com>, relay=none, delay=9000, "
@@ -299,7 +303,7 @@ static const struct want postfix_cases[] = {
 	    "A7E673C067",
 	  .kind = MLOG_NOTIFY, .mta = MLOG_MTA_POSTFIX,
 	  .queue_id = "23EBE3D5C0", .related_queue_id = "A7E673C067",
-	  .reply = "sender non-delivery notification" },
+	  .status_word = "sender non-delivery notification", .reply = NONE },
 	{ .name = "bounce: delivery status notification",
 	  .line = "Mar 14 10:00:17 mx1 postfix/bounce[5]: 65AFB8B5: sender "
 	    "delivery status notification: 1DF35917",
@@ -536,7 +540,8 @@ static const struct want sendmail_cases[] = {
 	    "mailer=esmtp, pri=121234, relay=mx.example.net. [198.51.100.5], "
 	    "dsn=5.1.1, stat=User unknown",
 	  .kind = MLOG_DELIVERY, .mta = MLOG_MTA_SENDMAIL,
-	  .status = MLOG_STATUS_BOUNCED, .reply = "User unknown",
+	  .status = MLOG_STATUS_BOUNCED, .status_word = "User",
+	  .reply = "User unknown",
 	  .dsn = "5.1.1" },
 	{ .name = "to= service unavailable, no dsn",
 	  .line = "Mar 14 10:00:03 gw sendmail[103]: 2ELA0060000101: "
@@ -558,6 +563,9 @@ static const struct want sendmail_cases[] = {
 	    "mailer=cyrusv2, pri=31046, relay=localhost, dsn=2.0.0",
 	  .kind = MLOG_DELIVERY, .mta = MLOG_MTA_SENDMAIL,
 	  .status = MLOG_STATUS_SENT, .relay = "localhost" },
+	{ .name = "empty dsn= at the end, no stat= (found by fuzzing)",
+	  .line = "Mar 14 10:00:00 gw sm-mta[1]: 2ELA0060000100: to=<a@b>, dsn=",
+	  .kind = MLOG_UNPARSED, .mta = MLOG_MTA_SENDMAIL, .dsn = NONE },
 	{ .name = "done; is the end of the queue file",
 	  .line = "Aug  8 12:28:48 ns2 sm-mta[13198]: j78ASk4e013165: done; "
 	    "delay=00:00:01, ntries=1",
@@ -567,7 +575,7 @@ static const struct want sendmail_cases[] = {
 	    "j4K975hV028499: DSN: Service unavailable",
 	  .kind = MLOG_NOTIFY, .mta = MLOG_MTA_SENDMAIL,
 	  .queue_id = "j4K970hV028494", .related_queue_id = "j4K975hV028499",
-	  .reply = "Service unavailable" },
+	  .status_word = "DSN", .reply = "Service unavailable" },
 	{ .name = "return to sender",
 	  .line = "May 20 06:48:50 mailhost sendmail[376]: j4EGMdrM030190: "
 	    "j4IIMlJ5000376: return to sender: Cannot send message for 4 days",
@@ -577,7 +585,8 @@ static const struct want sendmail_cases[] = {
 	  .line = "May 20 04:14:47 mailhost sendmail[8953]: j4K9EjQ0008950: "
 	    "j4K9ElQ0008953: postmaster notify: Data format error",
 	  .kind = MLOG_NOTIFY, .mta = MLOG_MTA_SENDMAIL,
-	  .related_queue_id = "j4K9ElQ0008953", .reply = "Data format error" },
+	  .related_queue_id = "j4K9ElQ0008953", .status_word = "postmaster notify",
+	  .reply = "Data format error" },
 	{ .name = "sender notify (delay warning)",
 	  .line = "May 20 04:03:08 mailhost sendmail[12524]: j4K488I4001736: "
 	    "j4K6MJcE012524: sender notify: Warning: could not send message "
