@@ -127,7 +127,10 @@ struct mlog_event {
 	int		 reply_code;	/* 3-digit code read from reply, 0 when none */
 	double		 delay;		/* delay= seconds; -1 when absent (Sendmail: hh:mm:ss) */
 	double		 delays[4];	/* Postfix delays=a/b/c/d; -1 each when absent */
-	struct mlog_str	 next_queue_id;	/* "queued as X" / "forwarded as X" in the reply */
+	struct mlog_str	 next_queue_id;	/* "queued as X" / "forwarded as X" /
+					   Sendmail's "X Message accepted for
+					   delivery" in the reply ("delivered
+					   via ... service" names none) */
 	struct mlog_str	 mailer;	/* Sendmail mailer=, Postfix transport (program's last part) */
 
 	/* MLOG_QUEUED / MLOG_CLIENT / MLOG_MESSAGE_ID. */
