@@ -7,12 +7,16 @@
  * exceeds MLOG_MAX_FIELD, and the recipient iterator ends.  The whole
  * input is also parsed once as a single line.
  *
- * Built two ways:
- *   make fuzz-maillog    clang -fsanitize=fuzzer,address,undefined; run
- *                        ./tests/fuzz/fuzz_maillog tests/fuzz/corpus/maillog
- *   make check           with FUZZ_REPLAY defined: a plain program whose
- *                        main() feeds every file of the seed folder (or of
- *                        the folders and files named) to the target once.
+ * Built two ways from this one file (as tests/fuzz/fuzz_dsn.c is):
+ *  - with -DMT_LIBFUZZER by "make fuzz-maillog": a libFuzzer target under
+ *    clang's address and undefined-behaviour sanitizers, run for
+ *    FUZZ_TIME seconds over _fuzz/maillog and the seeds;
+ *  - without it by "make check": a plain program that replays every file
+ *    of tests/fuzz/corpus/maillog/ (or the files and folders given as
+ *    arguments) through the same entry point and prints TAP, one test per
+ *    input, so the target is compiled and exercised in every test run.
+ *
+ * Thread safety: single-threaded.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -98,9 +102,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	return 0;
 }
 
-#ifdef FUZZ_REPLAY
+#ifndef MT_LIBFUZZER
 #include <dirent.h>
 
+static int	 n_tests;
+
+/* Feed one file; a crash or abort() is the failure. */
 static int
 replay_file(const char *path)
 {
@@ -124,22 +131,19 @@ replay_file(const char *path)
 	fclose(fp);
 	LLVMFuzzerTestOneInput(buf, (size_t)len);
 	free(buf);
+	printf("ok %d - %s\n", ++n_tests, path);
 	return 0;
 }
 
 static int
-replay(const char *path, int *files)
+replay(const char *path)
 {
 	DIR		*d;
 	struct dirent	*de;
 	char		 sub[4096];
 
-	if ((d = opendir(path)) == NULL) {
-		if (replay_file(path) < 0)
-			return -1;
-		(*files)++;
-		return 0;
-	}
+	if ((d = opendir(path)) == NULL)
+		return replay_file(path);
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue;
@@ -148,7 +152,6 @@ replay(const char *path, int *files)
 			closedir(d);
 			return -1;
 		}
-		(*files)++;
 	}
 	closedir(d);
 	return 0;
@@ -159,23 +162,28 @@ main(int argc, char **argv)
 {
 	const char	*top = getenv("top_srcdir");
 	char		 seeds[4096];
-	int		 i, files = 0;
+	int		 i;
 
-	printf("1..1\n");
 	if (argc < 2) {
 		snprintf(seeds, sizeof(seeds), "%s/tests/fuzz/corpus/maillog",
 		    top != NULL ? top : ".");
-		if (replay(seeds, &files) < 0) {
-			printf("not ok 1 - cannot read %s\n", seeds);
-			return 1;
+		if (replay(seeds) < 0) {
+			printf("1..0 # SKIP no seed corpus at %s\n", seeds);
+			return 0;
 		}
 	}
 	for (i = 1; i < argc; i++)
-		if (replay(argv[i], &files) < 0) {
-			printf("not ok 1 - cannot read %s\n", argv[i]);
+		if (replay(argv[i]) < 0) {
+			printf("not ok %d - cannot read %s\n", ++n_tests,
+			    argv[i]);
+			printf("1..%d\n", n_tests);
 			return 1;
 		}
-	printf("ok 1 - fuzz_maillog replayed %d inputs\n", files);
+	LLVMFuzzerTestOneInput((const uint8_t *)"", 0);
+	printf("ok %d - empty input\n", ++n_tests);
+	LLVMFuzzerTestOneInput((const uint8_t *)"\n", 1);
+	printf("ok %d - one newline\n", ++n_tests);
+	printf("1..%d\n", n_tests);
 	return 0;
 }
 #endif
