@@ -377,6 +377,25 @@ static const struct want postfix_cases[] = {
 	  .time = "2021-02-06T09:57:58.000000Z", .queue_id = "D6DDA23B0F",
 	  .reply = "4.7.1 Greylisting in action, try again later",
 	  .reply_code = ZERO, .dsn = "4.7.1", .client = "unknown[99.88.77.66]" },
+	{ .name = "smtpd reject with a queue ID (a later RCPT of a transaction)",
+	  .line = "Mar 14 10:00:24 mx1 postfix/smtpd[7]: 4ABC123DEF: reject: "
+	    "RCPT from x.example[192.0.2.8]: 550 5.1.1 <no@example.com>: "
+	    "Recipient address rejected: User unknown in local recipient "
+	    "table; from=<s@example.org> to=<no@example.com> proto=ESMTP "
+	    "helo=<x.example>",
+	  .kind = MLOG_REJECT, .mta = MLOG_MTA_POSTFIX,
+	  .queue_id = "4ABC123DEF", .recipient = "no@example.com",
+	  .sender = "s@example.org", .reply_code = 550, .dsn = "5.1.1",
+	  .client = "x.example[192.0.2.8]" },
+	{ .name = "lmtp reply without a next queue ID",
+	  .line = "Mar 14 10:00:24 mx1 postfix/lmtp[7]: AD6E41CDC05C: "
+	    "to=<admin@example.com>, relay=sub1.example.com[private/dovecot-"
+	    "lmtp], delay=0.15, delays=0.04/0/0.02/0.08, dsn=2.0.0, "
+	    "status=sent (250 2.0.0 <admin@example.com> qYyyBMsl9FRuZQAAA15QOA "
+	    "Saved)",
+	  .kind = MLOG_DELIVERY, .mta = MLOG_MTA_POSTFIX,
+	  .relay = "sub1.example.com[private/dovecot-lmtp]",
+	  .next_queue_id = NONE, .reply_code = 250 },
 	{ .name = "cleanup header reject (parse-syslog-mail cpan-rt-28807)",
 	  .line = "Aug 13 16:06:58 host postfix/cleanup[1]: 8B7EF2BB7: "
 	    "reject: header Date: Mon, 18 Jan 2038 19:07:11 +0800 from "
