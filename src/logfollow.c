@@ -72,6 +72,7 @@ struct logfollow {
 	int			 have_stored;
 	struct mt_log_position	 stored;
 	int			 ever_opened;
+	int			 was_missing;	/* not there at the first try */
 
 	/* The open file. */
 	int			 fd;
@@ -419,7 +420,8 @@ open_file(struct logfollow *lf)
 			    "shorter than the stored position (truncated)" :
 			    "not the file of the stored position (rotated)");
 		}
-	} else if (!lf->ever_opened && lf->opts.start_at_end) {
+	} else if (!lf->ever_opened && !lf->was_missing &&
+	    lf->opts.start_at_end) {
 		set_start(lf, (int64_t)st.st_size, 1);
 		mt_log(LOG_INFO, "log follower: %s: no stored position, "
 		    "starting at its end (offset %lld)", lf->epath,
@@ -587,6 +589,9 @@ logfollow_poll_once(struct logfollow *lf, int force)
 
 	if (lf->fd < 0) {
 		if (open_file(lf) != 0) {
+			/* A log that appears later is new: read it whole. */
+			if (!lf->ever_opened)
+				lf->was_missing = 1;
 			if (!lf->missing)
 				mt_burst_hit(&lf->burst_missing, LOG_WARNING,
 				    lf->epath);
