@@ -1256,6 +1256,8 @@ static const char *const bounce_bodies[] = {
 	"the following address", "returned to sender", "user unknown",
 	"was undeliverable", "delivery to the following", "your message",
 	"failed:", "following recipients", "error occurred", "mailbox",
+	"error delivering", "delivery to", "not deliver", "has been delayed",
+	"rejected", "could not be sent",
 };
 
 static int
@@ -1354,6 +1356,32 @@ set_hdr(struct mt_bounce_rec *rec, struct mt_bytes *dst, const char *v)
 		set_clean(rec, dst, v, strlen(v), MT_BOUNCE_VALUE_MAX);
 }
 
+/* Phrases that make a report without codes a temporary one. */
+static const char *const delay_phrases[] = {
+	"delayed", "will retry", "will be retried", "still trying",
+	"temporary failure", "temporarily", "has not yet been delivered",
+	"not yet been delivered", "try again later", "deferred",
+};
+
+/* A report with no code at all: 4.0.0 when it says it is a delay or a
+ * temporary failure, else 5.0.0 (a non-delivery report is final). */
+static void
+set_default_status(struct ctx *c, struct mt_bounce_rcpt *r)
+{
+	const char *t = c->text.p;
+	size_t	 n = c->text.len > 0 ? report_end(c->text.p, c->text.len) : 0;
+	int	 temp = 0;
+
+	if (t != NULL && any_phrase(t, n, delay_phrases,
+	    sizeof(delay_phrases) / sizeof(delay_phrases[0])))
+		temp = 1;
+	if (!temp && r->diagnostic.data != NULL && any_phrase(r->diagnostic.data,
+	    r->diagnostic.len, delay_phrases, sizeof(delay_phrases) /
+	    sizeof(delay_phrases[0])))
+		temp = 1;
+	mt_bytes_setstr(&r->status, temp ? "4.0.0" : "5.0.0", 16);
+}
+
 static void
 finish_rcpts(struct ctx *c)
 {
@@ -1384,6 +1412,9 @@ finish_rcpts(struct ctx *c)
 				set_clean(rec, &r->status,
 				    r->diagnostic.data + o, sl, 16);
 		}
+		if (!MT_BYTES_ISSET(&r->status) && r->reply_code == 0 &&
+		    !MT_BYTES_ISSET(&r->action))
+			set_default_status(c, r);
 		if (!MT_BYTES_ISSET(&r->status) && r->reply_code >= 400) {
 			char	 s[16];
 
@@ -1500,7 +1531,7 @@ dsn_parse(const char *msg, size_t len, const struct dsn_limits *limits)
 	char		*in, *s;
 	const char	*subject = NULL, *from_local;
 	size_t		 inlen, rend;
-	int		 cut, signals = 0;
+	int		 cut, signals = 0, looks_bounce = 0;
 	struct orig_state os;
 	struct ds_state	 ds;
 
@@ -1582,12 +1613,12 @@ dsn_parse(const char *msg, size_t len, const struct dsn_limits *limits)
 	if (!MT_BYTES_ISSET(&rec->orig_message_id) && c.text.len > rend)
 		inline_headers(&c, c.text.p + rend, c.text.len - rend);
 
-	from_local = rec->bounce_from.data;
-	if (from_local != NULL && (ci_prefix(from_local, rec->bounce_from.len,
-	    "mailer-daemon") || ci_prefix(from_local, rec->bounce_from.len,
-	    "postmaster") || ci_find(from_local, rec->bounce_from.len,
-	    "mailer-daemon") != NULL || ci_find(from_local,
-	    rec->bounce_from.len, "postmaster") != NULL))
+	from_local = g_mime_object_get_header(GMIME_OBJECT(m), "From");
+	if (from_local != NULL && (ci_find(from_local, strlen(from_local),
+	    "mailer-daemon") != NULL || ci_find(from_local, strlen(from_local),
+	    "postmaster") != NULL || ci_find(from_local, strlen(from_local),
+	    "mail delivery") != NULL || ci_find(from_local,
+	    strlen(from_local), "<>") != NULL))
 		signals++;
 	if (subject != NULL && any_phrase(subject, strlen(subject),
 	    bounce_subjects, sizeof(bounce_subjects) /
@@ -1631,7 +1662,19 @@ dsn_parse(const char *msg, size_t len, const struct dsn_limits *limits)
 		    bounce_bodies, sizeof(bounce_bodies) /
 		    sizeof(bounce_bodies[0]));
 
-		if (is_autoreply(m, subject) && !c.multipart_report) {
+		if ((signals > 0 && (body || c.multipart_report)) ||
+		    (signals > 1) || (c.multipart_report && body)) {
+			looks_bounce = 1;
+			free_text(&c, c.text.p, rend);
+			rec->format = "text";
+			if (rec->n_rcpts == 0)
+				rcpt_from_orig_to(&c);
+			if (rec->n_rcpts == 1 && !MT_BYTES_ISSET(
+			    &rec->rcpts[0].status) && c.text.len > 0)
+				codes_from_text(rec, &rec->rcpts[0],
+				    c.text.p, rend);
+		}
+		if (!looks_bounce && is_autoreply(m, subject)) {
 			struct mt_bounce_rcpt *r;
 
 			rec->kind = MT_BOUNCE_AUTOREPLY;
@@ -1642,17 +1685,6 @@ dsn_parse(const char *msg, size_t len, const struct dsn_limits *limits)
 				    rec->bounce_from.data, rec->bounce_from.len,
 				    MT_BOUNCE_VALUE_MAX);
 			goto classify_special;
-		}
-		if ((signals > 0 && (body || c.multipart_report)) ||
-		    (signals > 1) || (c.multipart_report && body)) {
-			free_text(&c, c.text.p, rend);
-			rec->format = "text";
-			if (rec->n_rcpts == 0)
-				rcpt_from_orig_to(&c);
-			if (rec->n_rcpts == 1 && !MT_BYTES_ISSET(
-			    &rec->rcpts[0].status) && c.text.len > 0)
-				codes_from_text(rec, &rec->rcpts[0],
-				    c.text.p, rend);
 		}
 	}
 	if (rec->n_rcpts > 0)
