@@ -65,6 +65,8 @@ struct ctx {
 	int		 have_ds;
 	int		 have_fb;
 	int		 multipart_report;
+	struct mt_bytes	 bounce_to;	/* the report's To: address */
+	struct mt_bytes	 orig_to;	/* the returned message's To: address */
 };
 
 /* ---------------------------------------------------------------- buffers */
@@ -858,9 +860,7 @@ ds_field(void *arg, const char *n, size_t nlen, const char *v, size_t vlen)
 		return;
 	}
 	if (FIELD("Original-Recipient") || FIELD("X-Actual-Recipient")) {
-		if (r == NULL || MT_BYTES_ISSET(&r->orig_recipient) ||
-		    (MT_BYTES_ISSET(&r->recipient) && (MT_BYTES_ISSET(&r->status)
-		    || MT_BYTES_ISSET(&r->action))))
+		if (r == NULL || MT_BYTES_ISSET(&r->orig_recipient))
 			r = ds_new(st);
 		if (r != NULL)
 			set_addr(rec, &r->orig_recipient, p, pl);
@@ -982,6 +982,13 @@ orig_field(void *arg, const char *n, size_t nlen, const char *v, size_t vlen)
 	} else if (FIELD("X-Postfix-Queue-ID")) {
 		if (!MT_BYTES_ISSET(&rec->orig_queue_id))
 			set_clean(rec, &rec->orig_queue_id, p, pl, 64);
+	} else if (FIELD("To")) {
+		size_t	 pos = 0, st, al;
+
+		if (!MT_BYTES_ISSET(&os->c->orig_to) &&
+		    next_addr(p, pl, &pos, &st, &al) == 0)
+			mt_bytes_set(&os->c->orig_to, p + st, al,
+			    MT_BOUNCE_VALUE_MAX);
 	}
 }
 
@@ -1117,7 +1124,8 @@ sender_context(const char *s, size_t off)
 {
 	static const char *const marks[] = {
 		"mail from:", "from:", "from:<", "sender", "envelope-from",
-		"return-path", "reply-to", "by ", "helo",
+		"return-path", "reply-to", "by ", "helo", "contact",
+		"generated from", "message-id", "to:", "cc:", "references:",
 	};
 	size_t	 from = off > 24 ? off - 24 : 0, i;
 	const char *line = s + off;
@@ -1195,6 +1203,7 @@ free_text(struct ctx *c, const char *s, size_t n)
 	memset(&sk, 0, sizeof(sk));
 	skip_add(&sk, &rec->bounce_from);
 	skip_add(&sk, &rec->orig_from);
+	skip_add(&sk, &c->bounce_to);
 	while (nc < MAX_CAND && next_addr(s, n, &pos, &st, &al) == 0) {
 		if (skipped(&sk, s + st, al) || sender_context(s, st))
 			continue;
@@ -1356,6 +1365,46 @@ set_hdr(struct mt_bounce_rec *rec, struct mt_bytes *dst, const char *v)
 		set_clean(rec, dst, v, strlen(v), MT_BOUNCE_VALUE_MAX);
 }
 
+/*
+ * A Status that says little: X.0.0 (no detail) or X.4.7 (the MTA gave up
+ * retrying).  A different code of the same class in the diagnostic says
+ * why, and wins.
+ */
+static int
+status_generic(const struct mt_bytes *st)
+{
+	return st->len == 5 && (strcmp(st->data + 1, ".0.0") == 0 ||
+	    strcmp(st->data + 1, ".4.7") == 0);
+}
+
+/* The first failure code in the diagnostic that differs from Status. */
+static long
+diag_status(const struct mt_bounce_rcpt *r)
+{
+	const char *d = r->diagnostic.data;
+	size_t	 n = r->diagnostic.len, off = 0, sl;
+	long	 o;
+
+	while (off < n && (o = find_status(d + off, n - off, 1, &sl)) >= 0) {
+		o += (long)off;
+		if (!MT_BYTES_ISSET(&r->status) || sl != r->status.len ||
+		    memcmp(d + o, r->status.data, sl) != 0)
+			return o;
+		off = (size_t)o + sl;
+	}
+	return -1;
+}
+
+static size_t
+diag_status_len(const struct mt_bounce_rcpt *r, long o)
+{
+	size_t	 sl = 0;
+
+	(void)find_status(r->diagnostic.data + o, r->diagnostic.len -
+	    (size_t)o, 1, &sl);
+	return sl;
+}
+
 /* Phrases that make a report without codes a temporary one. */
 static const char *const delay_phrases[] = {
 	"delayed", "will retry", "will be retried", "still trying",
@@ -1387,7 +1436,7 @@ finish_rcpts(struct ctx *c)
 {
 	struct mt_bounce_rec *rec = c->rec;
 	struct mt_bounce_rcpt *r;
-	size_t	 i, sl;
+	size_t	 i;
 	long	 o;
 	int	 any_failed = 0, any_delayed = 0, any_ok = 0, code;
 
@@ -1403,14 +1452,13 @@ finish_rcpts(struct ctx *c)
 				r->reply_code = code;
 			/* A more exact code in the diagnostic wins over a
 			 * generic X.0.0 Status. */
-			if ((o = find_status(r->diagnostic.data,
-			    r->diagnostic.len, 1, &sl)) >= 0 &&
+			if ((o = diag_status(r)) >= 0 &&
 			    (!MT_BYTES_ISSET(&r->status) ||
-			    (r->status.len == 5 && strcmp(r->status.data + 1,
-			    ".0.0") == 0 && r->diagnostic.data[o] ==
-			    r->status.data[0])))
+			    (status_generic(&r->status) &&
+			    r->diagnostic.data[o] == r->status.data[0])))
 				set_clean(rec, &r->status,
-				    r->diagnostic.data + o, sl, 16);
+				    r->diagnostic.data + o, diag_status_len(r, o),
+				    16);
 		}
 		if (!MT_BYTES_ISSET(&r->status) && r->reply_code == 0 &&
 		    !MT_BYTES_ISSET(&r->action))
@@ -1485,26 +1533,11 @@ static void
 rcpt_from_orig_to(struct ctx *c)
 {
 	struct mt_bounce_rcpt *r;
-	const char	*s = c->orig.p, *h;
-	size_t		 n = c->orig.len, i;
 
-	if (s == NULL)
-		return;
-	for (i = 0; i < n; i = (h = memchr(s + i, '\n', n - i)) == NULL ? n :
-	    (size_t)(h - s) + 1) {
-		if (ci_prefix(s + i, n - i, "To:")) {
-			const char *e = memchr(s + i, '\n', n - i);
-			size_t	 l = e != NULL ? (size_t)(e - s) - i - 3 :
-			    n - i - 3;
-			size_t	 pos = 0, st, al;
-
-			if (next_addr(s + i + 3, l, &pos, &st, &al) == 0 &&
-			    (r = bounce_rec_add_rcpt(c->rec)) != NULL)
-				set_clean(c->rec, &r->recipient, s + i + 3 + st,
-				    al, MT_BOUNCE_VALUE_MAX);
-			return;
-		}
-	}
+	if (MT_BYTES_ISSET(&c->orig_to) &&
+	    (r = bounce_rec_add_rcpt(c->rec)) != NULL)
+		mt_bytes_set(&r->recipient, c->orig_to.data, c->orig_to.len,
+		    MT_BOUNCE_VALUE_MAX);
 }
 
 void
@@ -1529,7 +1562,7 @@ dsn_parse(const char *msg, size_t len, const struct dsn_limits *limits)
 	GMimeMessage	*m = NULL;
 	InternetAddressList *al;
 	char		*in, *s;
-	const char	*subject = NULL, *from_local;
+	const char	*subject = NULL, *from_local, *to;
 	size_t		 inlen, rend;
 	int		 cut, signals = 0, looks_bounce = 0;
 	struct orig_state os;
@@ -1593,6 +1626,13 @@ dsn_parse(const char *msg, size_t len, const struct dsn_limits *limits)
 			    INTERNET_ADDRESS_MAILBOX(ia)));
 	}
 
+	if ((to = g_mime_object_get_header(GMIME_OBJECT(m), "To")) != NULL) {
+		size_t	 pos = 0, st, tl;
+
+		if (next_addr(to, strlen(to), &pos, &st, &tl) == 0)
+			mt_bytes_set(&c.bounce_to, to + st, tl,
+			    MT_BOUNCE_VALUE_MAX);
+	}
 	walk(&c, g_mime_message_get_mime_part(m), 0, 0);
 	if (c.stopped && !MT_BYTES_ISSET(&rec->error))
 		mt_bytes_setstr(&rec->error, "part limit reached", 64);
@@ -1715,6 +1755,8 @@ done:
 	buf_free(&c.text);
 	buf_free(&c.orig);
 	buf_free(&c.rest);
+	mt_bytes_clear(&c.bounce_to);
+	mt_bytes_clear(&c.orig_to);
 	if (rec->kind == MT_BOUNCE_NONE)
 		rec->format = "none";
 	return rec;
