@@ -276,36 +276,51 @@ find_status(const char *s, size_t n, int want_fail, size_t *len)
  * the end.  Failure codes (4/5) only when want_fail.
  */
 static int
+reply_at(const char *s, size_t n, size_t i, int want_fail)
+{
+	char	 p;
+
+	if (i + 3 > n)
+		return 0;
+	if (!(s[i] == '2' || s[i] == '4' || s[i] == '5'))
+		return 0;
+	if (want_fail && s[i] == '2')
+		return 0;
+	if (!is_digit(s[i + 1]) || s[i + 1] > '5' || !is_digit(s[i + 2]))
+		return 0;
+	if (i > 0) {
+		p = s[i - 1];
+		if (is_digit(p) || p == '.' || (p == ':' && i > 1 &&
+		    is_digit(s[i - 2])) || p == '-' || p == '/' || p == '#' ||
+		    p == '@' || p == '+' || isalpha((unsigned char)p) ||
+		    p == '=' || p == '_')
+			return 0;
+	}
+	if (i + 3 < n && !(s[i + 3] == ' ' || s[i + 3] == '-' ||
+	    s[i + 3] == '\n' || s[i + 3] == '\t' || s[i + 3] == ']' ||
+	    s[i + 3] == ')' || s[i + 3] == '"' || s[i + 3] == '\'' ||
+	    s[i + 3] == ',' || s[i + 3] == ':' || s[i + 3] == ';'))
+		return 0;
+	if (i + 4 < n && s[i + 3] == '-' && !(is_digit(s[i + 4]) ||
+	    s[i + 4] == ' ' || isalpha((unsigned char)s[i + 4])))
+		return 0;
+	return (s[i] - '0') * 100 + (s[i + 1] - '0') * 10 + (s[i + 2] - '0');
+}
+
+/*
+ * Find an SMTP reply code: three digits [245][0-5][0-9] standing alone
+ * (not in a number, address, time or date) followed by a space, '-', a
+ * punctuation mark or the end.  Failure codes (4/5) only when want_fail.
+ */
+static int
 find_reply(const char *s, size_t n, int want_fail)
 {
 	size_t	 i;
-	char	 p;
+	int	 code;
 
-	for (i = 0; i + 3 <= n; i++) {
-		if (!(s[i] == '2' || s[i] == '4' || s[i] == '5'))
-			continue;
-		if (want_fail && s[i] == '2')
-			continue;
-		if (!is_digit(s[i + 1]) || s[i + 1] > '5' || !is_digit(s[i + 2]))
-			continue;
-		if (i > 0) {
-			p = s[i - 1];
-			if (is_digit(p) || p == '.' || p == ':' || p == '-' ||
-			    p == '/' || p == '#' || p == '@' || p == '+' ||
-			    isalpha((unsigned char)p) || p == '=' || p == '_')
-				continue;
-		}
-		if (i + 3 < n && !(s[i + 3] == ' ' || s[i + 3] == '-' ||
-		    s[i + 3] == '\n' || s[i + 3] == '\t' || s[i + 3] == ']' ||
-		    s[i + 3] == ')' || s[i + 3] == '"' || s[i + 3] == '\'' ||
-		    s[i + 3] == ','))
-			continue;
-		if (i + 4 < n && s[i + 3] == '-' && !(is_digit(s[i + 4]) ||
-		    s[i + 4] == ' ' || isalpha((unsigned char)s[i + 4])))
-			continue;
-		return (s[i] - '0') * 100 + (s[i + 1] - '0') * 10 +
-		    (s[i + 2] - '0');
-	}
+	for (i = 0; i + 3 <= n; i++)
+		if ((code = reply_at(s, n, i, want_fail)) != 0)
+			return code;
 	return 0;
 }
 
@@ -1405,6 +1420,52 @@ diag_status_len(const struct mt_bounce_rcpt *r, long o)
 	return sl;
 }
 
+/*
+ * The reply code of a diagnostic: the last failure code in it (an MTA
+ * that quotes another's reply puts its own code first: "554 <a>... 550
+ * Host unknown"), else any code.
+ */
+static int
+diag_reply(const struct mt_bounce_rcpt *r)
+{
+	const char *d = r->diagnostic.data;
+	size_t	 n = r->diagnostic.len, i;
+	int	 code, last = 0;
+
+	for (i = 0; i + 3 <= n; i++)
+		if ((code = reply_at(d, n, i, 1)) != 0)
+			last = code;
+	return last != 0 ? last : find_reply(d, n, 0);
+}
+
+/*
+ * A DSN whose Diagnostic-Code has no reply code (Sendmail's "X-Unix; 77"):
+ * the reply quoted in the human-readable part (Sendmail's transcript), on
+ * a line naming the recipient, or for a single recipient the first one.
+ */
+static void
+text_reply(struct ctx *c, struct mt_bounce_rcpt *r)
+{
+	const char *t = c->text.p, *hit, *ls, *le;
+	size_t	 n = report_end(c->text.p, c->text.len);
+	int	 code;
+
+	if (MT_BYTES_ISSET(&r->recipient) && r->recipient.len > 0 &&
+	    (hit = ci_find(t, n, r->recipient.data)) != NULL) {
+		for (ls = hit; ls > t && ls[-1] != '\n'; ls--)
+			;
+		le = memchr(hit, '\n', n - (size_t)(hit - t));
+		if (le == NULL)
+			le = t + n;
+		if ((code = find_reply(ls, (size_t)(le - ls), 1)) != 0) {
+			r->reply_code = code;
+			return;
+		}
+	}
+	if (c->rec->n_rcpts == 1 && (code = find_reply(t, n, 1)) != 0)
+		r->reply_code = code;
+}
+
 /* Phrases that make a report without codes a temporary one. */
 static const char *const delay_phrases[] = {
 	"delayed", "will retry", "will be retried", "still trying",
@@ -1447,19 +1508,26 @@ finish_rcpts(struct ctx *c)
 			mt_bytes_set(&r->recipient, r->orig_recipient.data,
 			    r->orig_recipient.len, MT_BOUNCE_VALUE_MAX);
 		if (MT_BYTES_ISSET(&r->diagnostic)) {
-			if (r->reply_code == 0 && (code = find_reply(
-			    r->diagnostic.data, r->diagnostic.len, 0)) != 0)
+			if (r->reply_code == 0 && (code = diag_reply(r)) != 0)
 				r->reply_code = code;
 			/* A more exact code in the diagnostic wins over a
 			 * generic X.0.0 Status. */
 			if ((o = diag_status(r)) >= 0 &&
 			    (!MT_BYTES_ISSET(&r->status) ||
 			    (status_generic(&r->status) &&
-			    r->diagnostic.data[o] == r->status.data[0])))
+			    r->diagnostic.data[o] == r->status.data[0]))) {
 				set_clean(rec, &r->status,
 				    r->diagnostic.data + o, diag_status_len(r, o),
 				    16);
+				/* The reply code written with it, if any. */
+				if (o >= 4 && (code = reply_at(
+				    r->diagnostic.data, r->diagnostic.len,
+				    (size_t)o - 4, 1)) != 0)
+					r->reply_code = code;
+			}
 		}
+		if (r->reply_code == 0 && c->have_ds && c->text.len > 0)
+			text_reply(c, r);
 		if (!MT_BYTES_ISSET(&r->status) && r->reply_code == 0 &&
 		    !MT_BYTES_ISSET(&r->action))
 			set_default_status(c, r);
