@@ -293,7 +293,7 @@ reply_at(const char *s, size_t n, size_t i, int want_fail)
 		if (is_digit(p) || p == '.' || (p == ':' && i > 1 &&
 		    is_digit(s[i - 2])) || p == '-' || p == '/' || p == '#' ||
 		    p == '@' || p == '+' || isalpha((unsigned char)p) ||
-		    p == '=' || p == '_')
+		    p == '=' || p == '_' || p == '[')
 			return 0;
 	}
 	if (i + 3 < n && !(s[i + 3] == ' ' || s[i + 3] == '-' ||
@@ -625,6 +625,28 @@ html_to_buf(const char *p, size_t n, struct buf *b)
 		buf_add(b, p + s, n - s);
 }
 
+/* A text that starts with a header field and has a Received:, From: or
+ * Message-ID: field in its first block. */
+static int
+looks_like_headers(const char *s, size_t n)
+{
+	size_t	 i, end;
+
+	for (i = 0; i < n && (isalnum((unsigned char)s[i]) || s[i] == '-');
+	    i++)
+		;
+	if (i == 0 || i >= n || s[i] != ':')
+		return 0;
+	for (end = 0; end + 1 < n; end++)
+		if (s[end] == '\n' && s[end + 1] == '\n')
+			break;
+	return ci_find(s, end, "\nreceived:") != NULL ||
+	    ci_find(s, end, "\nfrom:") != NULL ||
+	    ci_find(s, end, "\nmessage-id:") != NULL ||
+	    ci_prefix(s, n, "received:") || ci_prefix(s, n, "from:") ||
+	    ci_prefix(s, n, "return-path:");
+}
+
 static void
 walk(struct ctx *c, GMimeObject *obj, unsigned depth, int returned)
 {
@@ -655,6 +677,14 @@ walk(struct ctx *c, GMimeObject *obj, unsigned depth, int returned)
 				    "%s", rt);
 		}
 		n = g_mime_multipart_get_count(GMIME_MULTIPART(obj));
+		if (n == 0 && !returned) {
+			/* No boundary line: everything is in the prologue. */
+			const char *pro = g_mime_multipart_get_prologue(
+			    GMIME_MULTIPART(obj));
+
+			if (pro != NULL)
+				buf_add(&c->text, pro, strlen(pro));
+		}
 		for (i = 0; i < n && !c->stopped; i++)
 			walk(c, g_mime_multipart_get_part(GMIME_MULTIPART(obj),
 			    i), depth + 1, returned);
@@ -715,6 +745,14 @@ walk(struct ctx *c, GMimeObject *obj, unsigned depth, int returned)
 					html_to_buf(tmp.p, tmp.len, dst);
 				else
 					html_to_buf(tmp.p, tmp.len, &c->rest);
+			} else if (!returned && c->text.len > 0 &&
+			    looks_like_headers(tmp.p, tmp.len)) {
+				/* A returned message sent as text/plain. */
+				if (!c->have_orig) {
+					buf_add(&c->orig, tmp.p, tmp.len);
+					c->have_orig = 1;
+				} else
+					buf_add(&c->rest, tmp.p, tmp.len);
 			} else {
 				buf_add(dst, tmp.p, tmp.len);
 				buf_add(dst, "\n", 1);
@@ -1089,7 +1127,6 @@ static const char *const orig_markers[] = {
 	"header of the original message",
 	"headers of the original message",
 	"this is the original message",
-	"the original message was received",
 	"original message header",
 	"content-type: message/rfc822",
 	"----- message truncated -----",
@@ -1266,7 +1303,8 @@ static const char *const bounce_subjects[] = {
 	"delayed mail", "delivery delayed", "failed delivery",
 	"message you sent", "permanent error", "mail could not",
 	"unzustellbar", "fehler", "no se puede", "non remis",
-	"hu003a", "deliverynotification", "message not delivered",
+	"deliverynotification", "message not delivered",
+	"\xe3\x82\xa8\xe3\x83\xa9\xe3\x83\xbc",	/* "error" in Japanese */
 };
 
 static const char *const bounce_bodies[] = {
@@ -1314,7 +1352,9 @@ is_autoreply(GMimeMessage *m, const char *subject)
 	    ci_find(v, strlen(v), "auto_reply") != NULL)
 		return 1;
 	if (subject != NULL && (ci_prefix(subject, strlen(subject),
-	    "Auto:") || ci_find(subject, strlen(subject), "out of office") !=
+	    "Auto:") || ci_find(subject, strlen(subject), "auto reply") !=
+	    NULL || ci_find(subject, strlen(subject), "automatic reply") !=
+	    NULL || ci_find(subject, strlen(subject), "out of office") !=
 	    NULL || ci_find(subject, strlen(subject), "autoreply") != NULL ||
 	    ci_find(subject, strlen(subject), "auto-reply") != NULL ||
 	    ci_find(subject, strlen(subject), "vacation") != NULL))
@@ -1630,7 +1670,7 @@ dsn_parse(const char *msg, size_t len, const struct dsn_limits *limits)
 	GMimeMessage	*m = NULL;
 	InternetAddressList *al;
 	char		*in, *s;
-	const char	*subject = NULL, *from_local, *to;
+	const char	*subject = NULL, *from_local, *to, *hit;
 	size_t		 inlen, rend;
 	int		 cut, signals = 0, looks_bounce = 0;
 	struct orig_state os;
@@ -1748,30 +1788,27 @@ dsn_parse(const char *msg, size_t len, const struct dsn_limits *limits)
 		ds.cur_i = -1;
 		fields(c.ds.p, c.ds.len, ds_field, &ds);
 		rec->format = "rfc3464";
-		/* Fill missing diagnostics from the human-readable text. */
-		if (rec->n_rcpts > 0) {
-			size_t	 i;
-
-			for (i = 0; i < rec->n_rcpts; i++) {
-				struct mt_bounce_rcpt *r = &rec->rcpts[i];
-
-				if (!MT_BYTES_ISSET(&r->diagnostic) &&
-				    c.text.len > 0 && rec->n_rcpts == 1) {
-					struct mt_bounce_rec *t;
-
-					(void)t;
-					codes_from_text(rec, r, c.text.p, rend);
-				}
-			}
-		}
 	}
-	if (rec->n_rcpts == 0 && !c.have_ds) {
+	/* DSN fields written in the text (no MIME structure). */
+	if (rec->n_rcpts == 0 && c.text.len > 0 &&
+	    (hit = ci_find(c.text.p, c.text.len, "\nFinal-Recipient:")) !=
+	    NULL) {
+		memset(&ds, 0, sizeof(ds));
+		ds.c = &c;
+		ds.cur_i = -1;
+		fields(hit + 1, c.text.len - (size_t)(hit + 1 - c.text.p),
+		    ds_field, &ds);
+		if (rec->n_rcpts > 0)
+			rec->format = "rfc3464";
+	}
+	if (rec->n_rcpts == 0) {
 		int	 body = c.text.len > 0 && any_phrase(c.text.p, rend,
 		    bounce_bodies, sizeof(bounce_bodies) /
 		    sizeof(bounce_bodies[0]));
 
 		if ((signals > 0 && (body || c.multipart_report)) ||
-		    (signals > 1) || (c.multipart_report && body)) {
+		    (signals > 1) || (c.multipart_report && body) ||
+		    c.have_ds) {
 			looks_bounce = 1;
 			free_text(&c, c.text.p, rend);
 			rec->format = "text";
@@ -1794,7 +1831,9 @@ dsn_parse(const char *msg, size_t len, const struct dsn_limits *limits)
 				    MT_BOUNCE_VALUE_MAX);
 			goto classify_special;
 		}
-	}
+	} else if (c.text.len > 0 && rec->n_rcpts == 1 &&
+	    !MT_BYTES_ISSET(&rec->rcpts[0].diagnostic))
+		codes_from_text(rec, &rec->rcpts[0], c.text.p, rend);
 	if (rec->n_rcpts > 0)
 		finish_rcpts(&c);
 	goto done;
