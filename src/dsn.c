@@ -1479,12 +1479,13 @@ diag_reply(const struct mt_bounce_rcpt *r)
 }
 
 /*
- * A DSN whose Diagnostic-Code has no reply code (Sendmail's "X-Unix; 77"):
- * the reply quoted in the human-readable part (Sendmail's transcript), on
- * a line naming the recipient, or for a single recipient the first one.
+ * A DSN whose recipient has no Diagnostic-Code (OpenSMTPD) or one without
+ * a reply code (Sendmail's "X-Unix; 77"): the reply quoted in the
+ * human-readable part, on the lines naming the recipient (up to a blank
+ * line), or for a single recipient the first reply in the text.
  */
 static void
-text_reply(struct ctx *c, struct mt_bounce_rcpt *r)
+text_diag(struct ctx *c, struct mt_bounce_rcpt *r)
 {
 	const char *t = c->text.p, *hit, *ls, *le;
 	size_t	 n = report_end(c->text.p, c->text.len);
@@ -1494,15 +1495,21 @@ text_reply(struct ctx *c, struct mt_bounce_rcpt *r)
 	    (hit = ci_find(t, n, r->recipient.data)) != NULL) {
 		for (ls = hit; ls > t && ls[-1] != '\n'; ls--)
 			;
-		le = memchr(hit, '\n', n - (size_t)(hit - t));
-		if (le == NULL)
-			le = t + n;
-		if ((code = find_reply(ls, (size_t)(le - ls), 1)) != 0) {
+		for (le = hit; le < t + n; le++)
+			if (*le == '\n' && (le + 1 == t + n || le[1] == '\n'))
+				break;
+		if (!MT_BYTES_ISSET(&r->diagnostic) &&
+		    find_reply(ls, (size_t)(le - ls), 1) != 0)
+			set_clean(c->rec, &r->diagnostic, ls, (size_t)(le - ls),
+			    DIAG_MAX);
+		if (r->reply_code == 0 &&
+		    (code = find_reply(ls, (size_t)(le - ls), 1)) != 0) {
 			r->reply_code = code;
 			return;
 		}
 	}
-	if (c->rec->n_rcpts == 1 && (code = find_reply(t, n, 1)) != 0)
+	if (r->reply_code == 0 && c->rec->n_rcpts == 1 &&
+	    (code = find_reply(t, n, 1)) != 0)
 		r->reply_code = code;
 }
 
@@ -1547,6 +1554,10 @@ finish_rcpts(struct ctx *c)
 		    MT_BYTES_ISSET(&r->orig_recipient))
 			mt_bytes_set(&r->recipient, r->orig_recipient.data,
 			    r->orig_recipient.len, MT_BOUNCE_VALUE_MAX);
+		if (c->have_ds && c->text.len > 0 &&
+		    (!MT_BYTES_ISSET(&r->diagnostic) ||
+		    diag_reply(r) == 0))
+			text_diag(c, r);
 		if (MT_BYTES_ISSET(&r->diagnostic)) {
 			if (r->reply_code == 0 && (code = diag_reply(r)) != 0)
 				r->reply_code = code;
@@ -1566,8 +1577,6 @@ finish_rcpts(struct ctx *c)
 					r->reply_code = code;
 			}
 		}
-		if (r->reply_code == 0 && c->have_ds && c->text.len > 0)
-			text_reply(c, r);
 		if (!MT_BYTES_ISSET(&r->status) && r->reply_code == 0 &&
 		    !MT_BYTES_ISSET(&r->action))
 			set_default_status(c, r);
