@@ -1116,6 +1116,7 @@ inline_headers(struct ctx *c, const char *s, size_t n)
 static const char *const orig_markers[] = {
 	"below this line is a copy of the message",
 	"this is a copy of the message",
+	"this is a copy of your message",
 	"copy of the original message",
 	"original message follows",
 	"original message headers",
@@ -1242,22 +1243,60 @@ codes_from_text(struct mt_bounce_rec *rec, struct mt_bounce_rcpt *r,
 		r->reply_code = code;
 }
 
+/* Phrases that introduce the list of failed recipients. */
+static const char *const list_intros[] = {
+	"address(es) failed", "following address(es)",
+	"following addresses had", "following recipient",
+	"to the following address", "following destination",
+	"could not be delivered to:", "delivery to the following",
+};
+
+/* 1 when the candidate starts its line, as "<addr>:" or "addr:". */
+static int
+addr_leads_line(const char *s, size_t n, const struct cand *cd)
+{
+	size_t	 i = cd->line, e = cd->off + cd->len;
+
+	while (i < cd->off && (s[i] == ' ' || s[i] == '\t'))
+		i++;
+	if (i < cd->off && s[i] == '<' && i + 1 == cd->off && e < n &&
+	    s[e] == '>')
+		e++;
+	else if (i != cd->off)
+		return 0;
+	return e < n && s[e] == ':';
+}
+
 static void
 free_text(struct ctx *c, const char *s, size_t n)
 {
 	struct mt_bounce_rec *rec = c->rec;
 	struct cand	 cand[MAX_CAND];
 	struct skip	 sk;
-	struct mt_bytes	 bto = { NULL, 0 };
-	size_t		 pos = 0, st, al, i, j, nc = 0, end, bstart;
+	size_t		 pos, st, al, i, j, nc = 0, end, bstart, from = 0;
+	size_t		 lastline = (size_t)-1, k, keep;
 	struct mt_bounce_rcpt *r;
+	const char	*h;
 
 	memset(&sk, 0, sizeof(sk));
 	skip_add(&sk, &rec->bounce_from);
 	skip_add(&sk, &rec->orig_from);
 	skip_add(&sk, &c->bounce_to);
+	/* Where the list of recipients is introduced, start after it. */
+	for (i = 0; i < sizeof(list_intros) / sizeof(list_intros[0]); i++)
+		if ((h = ci_find(s, n, list_intros[i])) != NULL) {
+			const char *e = memchr(h, '\n', n - (size_t)(h - s));
+
+			from = e != NULL ? (size_t)(e - s) + 1 : n;
+			break;
+		}
+	pos = from;
 	while (nc < MAX_CAND && next_addr(s, n, &pos, &st, &al) == 0) {
 		if (skipped(&sk, s + st, al) || sender_context(s, st))
+			continue;
+		for (i = st; i > 0 && s[i - 1] != '\n'; i--)
+			;
+		if (i == lastline)	/* one recipient per line */
 			continue;
 		for (j = 0; j < nc; j++)
 			if (addr_eq(s + cand[j].off, cand[j].len, s + st, al))
@@ -1266,12 +1305,21 @@ free_text(struct ctx *c, const char *s, size_t n)
 			continue;
 		cand[nc].off = st;
 		cand[nc].len = al;
-		for (i = st; i > 0 && s[i - 1] != '\n'; i--)
-			;
 		cand[nc].line = i;
+		lastline = i;
 		nc++;
 	}
-	(void)bto;
+	/* Lines that start "<addr>:" or "addr:" (qmail, Postfix, OpenSMTPD)
+	 * name recipients; when there are any, they are the list. */
+	for (i = 0, k = 0; i < nc; i++)
+		if (addr_leads_line(s, n, &cand[i]))
+			k++;
+	if (k > 0) {
+		for (i = 0, keep = 0; i < nc; i++)
+			if (addr_leads_line(s, n, &cand[i]))
+				cand[keep++] = cand[i];
+		nc = keep;
+	}
 	for (i = 0; i < nc; i++) {
 		if ((r = bounce_rec_add_rcpt(rec)) == NULL)
 			break;
@@ -1520,6 +1568,13 @@ static const char *const delay_phrases[] = {
 	"not yet been delivered", "try again later", "deferred",
 };
 
+/* Phrases of an MTA that gave up retrying. */
+static const char *const expiry_phrases[] = {
+	"retry timeout exceeded", "failing for a long time",
+	"too long in the queue", "been in the queue too long",
+	"retry time not reached", "message expired", "delivery time expired",
+};
+
 /* A report with no code at all: 4.0.0 when it says it is a delay or a
  * temporary failure, else 5.0.0 (a non-delivery report is final). */
 static void
@@ -1529,6 +1584,13 @@ set_default_status(struct ctx *c, struct mt_bounce_rcpt *r)
 	size_t	 n = c->text.len > 0 ? report_end(c->text.p, c->text.len) : 0;
 	int	 temp = 0;
 
+	if (r->diagnostic.data != NULL && any_phrase(r->diagnostic.data,
+	    r->diagnostic.len, expiry_phrases, sizeof(expiry_phrases) /
+	    sizeof(expiry_phrases[0]))) {
+		/* Gave up retrying: the DSN code for that is 4.4.7. */
+		mt_bytes_setstr(&r->status, "4.4.7", 16);
+		return;
+	}
 	if (t != NULL && any_phrase(t, n, delay_phrases,
 	    sizeof(delay_phrases) / sizeof(delay_phrases[0])))
 		temp = 1;
@@ -1782,13 +1844,18 @@ dsn_parse(const char *msg, size_t len, const struct dsn_limits *limits)
 	    sizeof(bounce_subjects[0])))
 		signals++;
 
-	if (c.have_fb || strcasecmp(c.report_type, "feedback-report") == 0) {
+	if (c.have_fb || strcasecmp(c.report_type, "feedback-report") == 0 ||
+	    ((to = g_mime_object_get_header(GMIME_OBJECT(m),
+	    "X-Apple-Unsubscribe")) != NULL && strcasecmp(to, "true") == 0)) {
 		rec->kind = MT_BOUNCE_FEEDBACK;
 		rec->format = "arf";
 		if (c.fb.len > 0)
 			fields(c.fb.p, c.fb.len, fb_field, &c);
 		if (rec->n_rcpts == 0)
 			rcpt_from_orig_to(&c);
+		/* A report concerns at least one recipient, named or not. */
+		if (rec->n_rcpts == 0)
+			(void)bounce_rec_add_rcpt(rec);
 		goto classify_special;
 	}
 	if (c.ds.len > 0) {
