@@ -1121,6 +1121,7 @@ static const char *const orig_markers[] = {
 	"original message follows",
 	"original message headers",
 	"original message --",
+	"original message:",
 	"unsent message below",
 	"unsent message follows",
 	"returned message --",
@@ -1275,6 +1276,7 @@ free_text(struct ctx *c, const char *s, size_t n)
 	struct skip	 sk;
 	size_t		 pos, st, al, i, j, nc = 0, end, bstart, from = 0;
 	size_t		 lastline = (size_t)-1, k, keep;
+	int		 pass;
 	struct mt_bounce_rcpt *r;
 	const char	*h;
 
@@ -1290,24 +1292,50 @@ free_text(struct ctx *c, const char *s, size_t n)
 			from = e != NULL ? (size_t)(e - s) + 1 : n;
 			break;
 		}
-	pos = from;
-	while (nc < MAX_CAND && next_addr(s, n, &pos, &st, &al) == 0) {
-		if (skipped(&sk, s + st, al) || sender_context(s, st))
-			continue;
-		for (i = st; i > 0 && s[i - 1] != '\n'; i--)
+	for (pass = 0; pass < 2 && nc == 0; pass++) {
+		/* The second pass, for a report sent to the very address
+		 * that failed, skips only robots and sender contexts. */
+		if (pass == 1)
+			sk.n = 0;
+		pos = from;
+		lastline = (size_t)-1;
+		while (nc < MAX_CAND && next_addr(s, n, &pos, &st, &al) == 0) {
+			if (skipped(&sk, s + st, al) || sender_context(s, st))
+				continue;
+			for (i = st; i > 0 && s[i - 1] != '\n'; i--)
+				;
+			if (i == lastline)	/* one recipient per line */
+				continue;
+			for (j = 0; j < nc; j++)
+				if (addr_eq(s + cand[j].off, cand[j].len,
+				    s + st, al))
+					break;
+			if (j < nc)
+				continue;
+			cand[nc].off = st;
+			cand[nc].len = al;
+			cand[nc].line = i;
+			lastline = i;
+			nc++;
+		}
+	}
+	/* A list with a bare local part (Exim: "  kijitora"). */
+	if (nc == 0 && from > 0 && from < n) {
+		size_t	 b = from, e;
+
+		while (b < n && isspace((unsigned char)s[b]))
+			b++;
+		for (e = b; e < n && !isspace((unsigned char)s[e]); e++)
 			;
-		if (i == lastline)	/* one recipient per line */
-			continue;
-		for (j = 0; j < nc; j++)
-			if (addr_eq(s + cand[j].off, cand[j].len, s + st, al))
-				break;
-		if (j < nc)
-			continue;
-		cand[nc].off = st;
-		cand[nc].len = al;
-		cand[nc].line = i;
-		lastline = i;
-		nc++;
+		if (e > b && e - b <= ADDR_LOCAL_MAX && (e >= n ||
+		    s[e] == '\n')) {
+			cand[0].off = b;
+			cand[0].len = e - b;
+			for (cand[0].line = b; cand[0].line > 0 &&
+			    s[cand[0].line - 1] != '\n'; cand[0].line--)
+				;
+			nc = 1;
+		}
 	}
 	/* Lines that start "<addr>:" or "addr:" (qmail, Postfix, OpenSMTPD)
 	 * name recipients; when there are any, they are the list. */
@@ -1367,6 +1395,7 @@ static const char *const bounce_bodies[] = {
 	"was undeliverable", "delivery to the following", "your message",
 	"failed:", "following recipients", "error occurred", "mailbox",
 	"error delivering", "delivery to", "not deliver", "has been delayed",
+	"error has occurred", "attempting to deliver", "mailer-daemon",
 	"rejected", "could not be sent",
 };
 
@@ -1836,7 +1865,8 @@ dsn_parse(const char *msg, size_t len, const struct dsn_limits *limits)
 	if (from_local != NULL && (ci_find(from_local, strlen(from_local),
 	    "mailer-daemon") != NULL || ci_find(from_local, strlen(from_local),
 	    "postmaster") != NULL || ci_find(from_local, strlen(from_local),
-	    "mail delivery") != NULL || ci_find(from_local,
+	    "mail delivery") != NULL || ci_find(from_local, strlen(from_local),
+	    "mailer daemon") != NULL || ci_find(from_local,
 	    strlen(from_local), "<>") != NULL))
 		signals++;
 	if (subject != NULL && any_phrase(subject, strlen(subject),
