@@ -110,6 +110,15 @@ struct mlog_event {
 	struct mlog_str	 related_queue_id;
 
 	unsigned	 truncated;	/* fields cut to MLOG_MAX_FIELD */
+
+	/*
+	 * Several recipients on one line (Sendmail "to=<a>,<b>, ..."):
+	 * recipient is the first, rcpt_rest the unread rest of the list
+	 * (absent when none); mlog_next_recipient moves to the next one.
+	 * rcpt_index counts from 0.  Added after the first contract.
+	 */
+	struct mlog_str	 rcpt_rest;
+	unsigned	 rcpt_index;
 };
 
 struct mlog_parser;
@@ -133,8 +142,27 @@ void	 mlog_parser_free(struct mlog_parser *p);
 enum mlog_kind mlog_parse(struct mlog_parser *p, const char *line, size_t len,
 	    struct mlog_event *ev);
 
-/* A stable 64-bit identity of a line's bytes (for idempotent storage). */
+/*
+ * Step a delivery event to the next recipient of its line: 1 when
+ * ev->recipient (and rcpt_index) now name the next one, every other field
+ * unchanged; 0 when the list is exhausted (ev unchanged).  A line with n
+ * recipients gives n delivery events:
+ *	do { ...ev... } while (mlog_next_recipient(&ev));
+ */
+int	 mlog_next_recipient(struct mlog_event *ev);
+
+/*
+ * A stable 64-bit identity of a line's bytes (for idempotent storage):
+ * the same on every machine and in every release (it is stored).
+ */
 uint64_t mlog_line_hash(const char *line, size_t len);
+
+/*
+ * The identity of one event of a line: line_hash itself for the line's
+ * first recipient, a distinct value for each further one, so that the
+ * store's (time, hash) key keeps every recipient of a multi-recipient line.
+ */
+uint64_t mlog_event_hash(uint64_t line_hash, const struct mlog_event *ev);
 
 /* Names as stored in the journal: "sent", "deferred", ...; "delivery", ... */
 const char *mlog_status_name(enum mlog_status s);
