@@ -176,17 +176,24 @@ error_hit(struct logfollow *lf, const char *fmt, ...)
 
 /* ------------------------------------------------------------ lines */
 
+/* Parse a line; keep its events (one per recipient of a delivery line). */
 static int
 mlog_line(void *arg, const char *line, size_t len, struct mt_log_batch *b)
 {
 	struct logfollow	*lf = arg;
 	struct mlog_event	 ev;
 	enum mlog_kind		 kind;
+	uint64_t		 h;
 
 	kind = mlog_parse(lf->parser, line, len, &ev);
-	if (kind >= MLOG_DELIVERY &&
-	    log_batch_add(b, &ev, mlog_line_hash(line, len)) < 0)
-		return -1;
+	if (kind < MLOG_DELIVERY)
+		return (int)kind;
+	h = mlog_line_hash(line, len);
+	do {
+		if (log_batch_add(b, &ev, kind == MLOG_DELIVERY ?
+		    mlog_event_hash(h, &ev) : h) < 0)
+			return -1;
+	} while (kind == MLOG_DELIVERY && mlog_next_recipient(&ev));
 	return (int)kind;
 }
 

@@ -252,5 +252,6 @@ int	 cmd_stats(struct cli *cli, int argc, char **argv);
 int	 cmd_explain(struct cli *cli, int argc, char **argv);
 int	 cmd_export(struct cli *cli, int argc, char **argv);
 int	 cmd_tail(struct cli *cli, int argc, char **argv);
+int	 cmd_ingest(struct cli *cli, int argc, char **argv);
 
 #endif
