@@ -263,8 +263,8 @@ log_counters(void)
 	    "forged_removed=%llu forged_authres_removed=%llu spf_checks=%llu "
 	    "dkim_messages=%llu edit_failures=%llu committed=%llu commits=%llu "
 	    "refused_full=%llu failed=%llu timeouts=%llu queued=%llu "
-	    "bounces_seen=%llu bounces_recorded=%llu bounces_truncated=%llu "
-	    "bounce_errors=%llu log_lines=%llu log_events=%llu "
+	    "bounces_seen=%llu bounces_recorded=%llu bounces_not_report=%llu "
+	    "bounces_truncated=%llu bounce_errors=%llu log_lines=%llu log_events=%llu "
 	    "log_unparsed=%llu log_too_long=%llu log_rotations=%llu "
 	    "log_truncations=%llu log_errors=%llu log_refused=%llu "
 	    "log_offset=%lld log_lag_ms=%lld heap_in_use=%zu",
@@ -274,7 +274,8 @@ log_counters(void)
 	    (unsigned long long)j.committed, (unsigned long long)j.commits,
 	    (unsigned long long)j.refused_full, (unsigned long long)j.failed,
 	    (unsigned long long)j.timeouts, (unsigned long long)j.queued,
-	    t.bounces_seen, t.bounces_recorded, t.bounces_truncated,
+	    t.bounces_seen, t.bounces_recorded, t.bounces_not_report,
+	    t.bounces_truncated,
 	    t.bounce_errors,
 	    (unsigned long long)f.lines, (unsigned long long)f.events,
 	    (unsigned long long)f.unparsed, (unsigned long long)f.too_long,
