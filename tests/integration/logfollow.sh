@@ -125,4 +125,23 @@ mt_stop
 is "$?" 0 "clean stop with pending lines"
 is "$(events)" "$N" "SIGTERM hands the last batch over"
 diag "events before the restart: $stopped, at the end: $(events)"
+
+# --- SIGHUP with another delivery.maillog: the follower moves to it
+LOG2=$T/other.log
+gen 30 >"$LOG2"
+printf 'delivery = { maillog = "%s"; start = "beginning"; poll_interval = 50; batch_interval = 50; };\n' \
+    "$LOG" >"$T/mailtrail.conf"
+mt_start "$T" "$SOCK" "$DB" -c "$T/mailtrail.conf" \
+    -o journal.durability=normal || bail_out "no daemon"
+sleep 0.3
+printf 'delivery = { maillog = "%s"; start = "beginning"; poll_interval = 50; batch_interval = 50; };\n' \
+    "$LOG2" >"$T/mailtrail.conf"
+kill -HUP "$MT_PID"
+wait_for 10 grep -q "log follower started: $LOG2" "$T/milter.log"
+is "$?" 0 "reload: the follower restarts on the new file"
+wait_events "$N"
+is "$(events)" "$N" "reload: the new file's lines, the old file's not again"
+mt_stop
+is "$(sqlite3 -readonly "$DB" "SELECT COUNT(*) FROM log_positions")" 2 \
+    "a stored position per file"
 done_testing
