@@ -275,7 +275,9 @@ cmd_tail(struct cli *cli, int argc, char **argv)
 	cli_setup_output(cli);
 	if (cli_open_journal(cli) < 0)
 		goto out;
-	if (cli_filter_check(&f, cli->j.has_auth, err, sizeof(err)) < 0) {
+	if (cli_filter_check(&f, cli->j.has_auth, err, sizeof(err)) < 0 ||
+	    cli_filter_check_delivery(&f, cli->j.has_delivery, err,
+	    sizeof(err)) < 0) {
 		rc = cli_usage_error(cli, "%s", err);
 		goto out;
 	}
