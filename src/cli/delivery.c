@@ -846,3 +846,345 @@ cli_dlv_unregister(struct cli_dlv_ctx *handle)
 	cli_dlv_ctx_free(handle);
 	free(handle);
 }
+
+/* ---------------------------------------------------------------- stats */
+
+double
+cli_percentile(const double *sorted, size_t n, double p)
+{
+	double	 x = p / 100.0 * (double)n;
+	size_t	 rank;
+
+	if (n == 0)
+		return -1;
+	rank = (size_t)x;
+	if ((double)rank < x)
+		rank++;
+	if (rank < 1)
+		rank = 1;
+	if (rank > n)
+		rank = n;
+	return sorted[rank - 1];
+}
+
+static int
+dbl_cmp(const void *a, const void *b)
+{
+	double	 x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int
+reason_cmp(const void *a, const void *b)
+{
+	const struct cli_dstats_reason *x = a, *y = b;
+	int64_t	 nx = x->log + x->reports, ny = y->log + y->reports;
+	int	 c;
+
+	if (nx != ny)
+		return nx < ny ? 1 : -1;
+	if ((c = strcmp(x->domain, y->domain)) != 0)
+		return c;
+	return strcmp(x->code, y->code);
+}
+
+/* Copy a column, escaped (and lower-cased when lower), into a buffer. */
+static void
+col_esc(sqlite3_stmt *st, int col, char *out, size_t outsz, int lower)
+{
+	char	*e, *p;
+
+	out[0] = '\0';
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return;
+	e = cli_esc(sqlite3_column_text(st, col),
+	    (size_t)sqlite3_column_bytes(st, col));
+	if (e == NULL)
+		return;
+	snprintf(out, outsz, "%s", e);
+	free(e);
+	for (p = out; lower && *p != '\0'; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+}
+
+struct dq {
+	sqlite3		*db;
+	int64_t		 since, until;
+	char		*err;
+	size_t		 errlen;
+};
+
+static int
+dq_prep(struct dq *q, const char *sql, sqlite3_stmt **st)
+{
+	if (sqlite3_prepare_v2(q->db, sql, -1, st, NULL) != SQLITE_OK) {
+		snprintf(q->err, q->errlen, "delivery figures: %s",
+		    sqlite3_errmsg(q->db));
+		*st = NULL;
+		return -1;
+	}
+	sqlite3_bind_int64(*st, 1, q->since);
+	sqlite3_bind_int64(*st, 2, q->until);
+	return 0;
+}
+
+static int
+dq_done(struct dq *q, sqlite3_stmt *st, int rc)
+{
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		snprintf(q->err, q->errlen, "delivery figures: %s",
+		    sqlite3_errmsg(q->db));
+		return -1;
+	}
+	return 0;
+}
+
+/* The domain of a recipient column, in SQL (NULL without an @). */
+#define SQL_DOMAIN(col) \
+	"CASE WHEN instr(" col ", '@') > 0 THEN lower(substr(" col ", " \
+	"instr(" col ", '@') + 1)) END"
+
+/* Add the rows of a (domain, code, [reason,] count) query to a top list. */
+static int
+dq_reasons(struct dq *q, const char *sql, int reports,
+    struct cli_dstats_reason *all, size_t *nall, size_t cap)
+{
+	struct cli_dstats_reason r;
+	sqlite3_stmt	*st;
+	size_t		 i;
+	int		 rc;
+
+	if (dq_prep(q, sql, &st) < 0)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&r, 0, sizeof(r));
+		col_esc(st, 0, r.domain, sizeof(r.domain), 1);
+		col_esc(st, 1, r.code, sizeof(r.code), 0);
+		if (reports)
+			col_esc(st, 2, r.reason, sizeof(r.reason), 0);
+		for (i = 0; i < *nall; i++)
+			if (strcmp(all[i].domain, r.domain) == 0 &&
+			    strcmp(all[i].code, r.code) == 0)
+				break;
+		if (i == *nall) {
+			if (*nall == cap)
+				continue;
+			all[(*nall)++] = r;
+		}
+		if (reports) {
+			all[i].reports += sqlite3_column_int64(st, 3);
+			if (all[i].reason[0] == '\0')
+				memcpy(all[i].reason, r.reason,
+				    sizeof(r.reason));
+		} else
+			all[i].log += sqlite3_column_int64(st, 2);
+	}
+	return dq_done(q, st, rc);
+}
+
+static void
+top_of(struct cli_dstats_reason *all, size_t nall,
+    struct cli_dstats_reason *top, size_t *n)
+{
+	qsort(all, nall, sizeof(*all), reason_cmp);
+	*n = nall < CLI_DSTATS_TOP ? nall : CLI_DSTATS_TOP;
+	memcpy(top, all, *n * sizeof(*top));
+}
+
+static int
+dq_auth(struct dq *q, const char *column, struct cli_dstats_auth *a,
+    size_t *n)
+{
+	char		 sql[512], word[16];
+	sqlite3_stmt	*st;
+	const char	*status;
+	size_t		 i;
+	int		 rc;
+
+	snprintf(sql, sizeof(sql), "SELECT m.%s, d.status, count(*)"
+	    " FROM delivery_events d JOIN messages m ON m.id = d.message"
+	    " WHERE d.time >= ?1 AND d.time < ?2 AND d.message IS NOT NULL"
+	    " AND d.status IN ('sent', 'bounced', 'expired', 'undeliverable',"
+	    " 'discarded') GROUP BY 1, 2", column);
+	if (dq_prep(q, sql, &st) < 0)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		col_esc(st, 0, word, sizeof(word), 1);
+		if (word[0] == '\0')
+			snprintf(word, sizeof(word), "not_checked");
+		status = (const char *)sqlite3_column_text(st, 1);
+		for (i = 0; i < *n; i++)
+			if (strcmp(a[i].result, word) == 0)
+				break;
+		if (i == *n) {
+			if (*n == CLI_DSTATS_AUTH_MAX)
+				continue;
+			memset(&a[i], 0, sizeof(a[i]));
+			memcpy(a[i].result, word, sizeof(word));
+			(*n)++;
+		}
+		a[i].final += sqlite3_column_int64(st, 2);
+		if (status != NULL && strcmp(status, "sent") != 0 &&
+		    strcmp(status, "discarded") != 0)
+			a[i].bounced += sqlite3_column_int64(st, 2);
+	}
+	return dq_done(q, st, rc);
+}
+
+static int64_t
+dq_count(struct dq *q, const char *sql, int *err)
+{
+	sqlite3_stmt	*st;
+	int64_t		 v = 0;
+	int		 rc;
+
+	if (dq_prep(q, sql, &st) < 0) {
+		*err = 1;
+		return 0;
+	}
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		v = sqlite3_column_int64(st, 0);
+		rc = SQLITE_DONE;
+	}
+	if (dq_done(q, st, rc) < 0)
+		*err = 1;
+	return v;
+}
+
+int
+cli_dstats_load(sqlite3 *db, int has_auth, int64_t since, int64_t until,
+    struct cli_dstats *s, char *err, size_t errlen)
+{
+	struct dq	 q = { db, since, until, err, errlen };
+	struct cli_dstats_reason all[4 * CLI_DSTATS_TOP * 5];
+	struct cli_dlv_ctx ctx;
+	sqlite3_stmt	*st;
+	const char	*w;
+	double		*d = NULL, *nd;
+	size_t		 cap = 0, nall;
+	int64_t		 k;
+	int		 rc, e = 0;
+
+	memset(s, 0, sizeof(*s));
+	s->p50 = s->p90 = s->p99 = -1;
+	if (dq_prep(&q, "SELECT status, count(*) FROM delivery_events"
+	    " WHERE time >= ?1 AND time < ?2 GROUP BY status", &st) < 0)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		w = (const char *)sqlite3_column_text(st, 0);
+		k = sqlite3_column_int64(st, 1);
+		s->events += k;
+		if (w == NULL)
+			continue;
+		if (strcmp(w, "sent") == 0)
+			s->sent += k;
+		else if (strcmp(w, "deferred") == 0)
+			s->deferred += k;
+		else if (strcmp(w, "bounced") == 0)
+			s->bounced += k;
+		else if (strcmp(w, "expired") == 0)
+			s->expired += k;
+		else if (strcmp(w, "undeliverable") == 0)
+			s->undeliverable += k;
+		else if (strcmp(w, "discarded") == 0)
+			s->discarded += k;
+	}
+	if (dq_done(&q, st, rc) < 0)
+		return -1;
+	s->finished = s->sent + s->bounced + s->expired + s->undeliverable +
+	    s->discarded;
+	s->rcpts = dq_count(&q, "SELECT count(*) FROM (SELECT DISTINCT"
+	    " queue_id, recipient COLLATE NOCASE FROM delivery_events"
+	    " WHERE time >= ?1 AND time < ?2)", &e);
+	s->rcpts_deferred = dq_count(&q, "SELECT count(*) FROM (SELECT"
+	    " DISTINCT queue_id, recipient COLLATE NOCASE FROM"
+	    " delivery_events WHERE time >= ?1 AND time < ?2 AND"
+	    " status = 'deferred')", &e);
+	s->reports = dq_count(&q, "SELECT count(*) FROM bounces"
+	    " WHERE time >= ?1 AND time < ?2", &e);
+	s->report_failed = dq_count(&q, "SELECT count(*) FROM bounces b"
+	    " JOIN bounce_recipients br ON br.bounce = b.id"
+	    " WHERE b.time >= ?1 AND b.time < ?2 AND br.action = 'failed'",
+	    &e);
+	if (e)
+		return -1;
+	/* Delays of the sent events, for the percentiles. */
+	if (dq_prep(&q, "SELECT delay FROM delivery_events WHERE time >= ?1"
+	    " AND time < ?2 AND status = 'sent' AND delay IS NOT NULL", &st) < 0)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (s->n_delays == cap) {
+			cap = cap == 0 ? 1024 : cap * 2;
+			if ((nd = realloc(d, cap * sizeof(*d))) == NULL) {
+				free(d);
+				sqlite3_finalize(st);
+				snprintf(err, errlen, "out of memory");
+				return -1;
+			}
+			d = nd;
+		}
+		d[s->n_delays++] = sqlite3_column_double(st, 0);
+	}
+	if (dq_done(&q, st, rc) < 0) {
+		free(d);
+		return -1;
+	}
+	if (s->n_delays > 0) {
+		qsort(d, s->n_delays, sizeof(*d), dbl_cmp);
+		s->p50 = cli_percentile(d, s->n_delays, 50);
+		s->p90 = cli_percentile(d, s->n_delays, 90);
+		s->p99 = cli_percentile(d, s->n_delays, 99);
+	}
+	free(d);
+	/* Top reasons: the log's codes and the reports', by domain. */
+	nall = 0;
+	if (dq_reasons(&q, "SELECT " SQL_DOMAIN("recipient") ", dsn, count(*)"
+	    " FROM delivery_events WHERE time >= ?1 AND time < ?2"
+	    " AND status IN ('bounced', 'undeliverable', 'expired')"
+	    " GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 50", 0, all,
+	    &nall, sizeof(all) / sizeof(all[0])) < 0 ||
+	    dq_reasons(&q, "SELECT " SQL_DOMAIN("br.recipient") ", br.status,"
+	    " br.reason, count(*) FROM bounces b JOIN bounce_recipients br"
+	    " ON br.bounce = b.id WHERE b.time >= ?1 AND b.time < ?2"
+	    " AND br.action = 'failed' GROUP BY 1, 2, 3 ORDER BY 4 DESC"
+	    " LIMIT 50", 1, all, &nall,
+	    sizeof(all) / sizeof(all[0])) < 0)
+		return -1;
+	top_of(all, nall, s->bounce, &s->n_bounce);
+	nall = 0;
+	if (dq_reasons(&q, "SELECT " SQL_DOMAIN("recipient") ", dsn, count(*)"
+	    " FROM delivery_events WHERE time >= ?1 AND time < ?2"
+	    " AND status = 'deferred' GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 50",
+	    0, all, &nall, sizeof(all) / sizeof(all[0])) < 0)
+		return -1;
+	top_of(all, nall, s->defer, &s->n_defer);
+	if (has_auth && (dq_auth(&q, "dkim_result", s->dkim, &s->n_dkim) < 0 ||
+	    dq_auth(&q, "spf_result", s->spf, &s->n_spf) < 0))
+		return -1;
+	/* The log follower's counters (not windowed: totals per file). */
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.db = db;
+	if (prep(&ctx, "SELECT path, offset, updated, lines, unparsed,"
+	    " too_long FROM log_positions ORDER BY path", &st) < 0) {
+		snprintf(err, errlen, "%s", ctx.err);
+		return -1;
+	}
+	rc = all_rows(&ctx, st, &s->logs, &s->n_logs);
+	sqlite3_finalize(st);
+	if (rc < 0) {
+		snprintf(err, errlen, "%s", ctx.err);
+		return -1;
+	}
+	return 0;
+}
+
+void
+cli_dstats_free(struct cli_dstats *s)
+{
+	free_rows(s->logs, s->n_logs);
+	s->logs = NULL;
+	s->n_logs = 0;
+}

@@ -177,6 +177,60 @@ void	 cli_dlv_counts_text(char *out, size_t outsz,
 int	 cli_dlv_register(sqlite3 *db, struct cli_dlv_ctx **handle);
 void	 cli_dlv_unregister(struct cli_dlv_ctx *handle);
 
+/* ---------------------------------------------------------------- stats */
+
+#define CLI_DSTATS_TOP		10
+
+/* One row of a "top reasons" table. */
+struct cli_dstats_reason {
+	char		 domain[80];	/* the recipients' domain, escaped, lower case */
+	char		 code[24];	/* the enhanced code, escaped */
+	char		 reason[24];	/* a report's reason name, or "" */
+	int64_t		 log;		/* log events */
+	int64_t		 reports;	/* returning reports' entries */
+};
+
+/* Final log events of messages by one authentication result. */
+struct cli_dstats_auth {
+	char		 result[16];	/* "pass", ..., "not_checked" */
+	int64_t		 final;		/* sent, bounced, expired, ... */
+	int64_t		 bounced;	/* bounced, undeliverable, expired */
+};
+
+#define CLI_DSTATS_AUTH_MAX	12
+
+/*
+ * Delivery over a time window, from the events' own times (not the
+ * messages'): pflogsumm's figures joined to the milter's.
+ */
+struct cli_dstats {
+	int64_t		 events;
+	int64_t		 sent, deferred, bounced, expired, undeliverable;
+	int64_t		 discarded;
+	int64_t		 finished;	/* sent + bounced + expired + undeliverable + discarded */
+	int64_t		 rcpts;		/* distinct (queue ID, recipient) with an event */
+	int64_t		 rcpts_deferred; /* ... with a deferral */
+	size_t		 n_delays;	/* sent events with a delay */
+	double		 p50, p90, p99;	/* seconds; nearest rank; -1 none */
+	int64_t		 reports, report_failed; /* bounces received, failed entries */
+	struct cli_dstats_reason bounce[CLI_DSTATS_TOP];
+	size_t		 n_bounce;
+	struct cli_dstats_reason defer[CLI_DSTATS_TOP];
+	size_t		 n_defer;
+	struct cli_dstats_auth dkim[CLI_DSTATS_AUTH_MAX], spf[CLI_DSTATS_AUTH_MAX];
+	size_t		 n_dkim, n_spf;
+	struct cli_row	**logs;		/* log_positions rows */
+	size_t		 n_logs;
+};
+
+/* Fill *s for [since, until).  0, or -1 with err.  Free with _free. */
+int	 cli_dstats_load(sqlite3 *db, int has_auth, int64_t since,
+	    int64_t until, struct cli_dstats *s, char *err, size_t errlen);
+void	 cli_dstats_free(struct cli_dstats *s);
+
+/* Nearest-rank percentile p (0..100] of n sorted values; -1 when n is 0. */
+double	 cli_percentile(const double *sorted, size_t n, double p);
+
 /* ------------------------------------------------------ delivery_out.c */
 
 /*
