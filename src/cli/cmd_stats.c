@@ -438,8 +438,9 @@ auth_print(struct cli *cli, const char *label, const struct cli_dstats_auth *a,
 		return;
 	line[0] = '\0';
 	for (i = 0; i < n && o < sizeof(line); i++)
-		o += (size_t)snprintf(line + o, sizeof(line) - o, "%s%s %.1f%%"
-		    " of %" PRId64, i > 0 ? ", " : "", a[i].result,
+		o += (size_t)snprintf(line + o, sizeof(line) - o, "%s%s"
+		    " %.1f%% of %" PRId64, i > 0 ? ", " : "bounced: ",
+		    a[i].result,
 		    pct(a[i].bounced, a[i].final), a[i].final);
 	cli_print_wrapped(cli, "  ", label, 13, line);
 }
@@ -537,8 +538,8 @@ delivery(struct cli *cli, const struct cli_filter *f, int *err)
 		    s.reports == 1 ? "" : "s", s.report_failed,
 		    s.report_failed == 1 ? "" : "s");
 		cli_print_wrapped(cli, "  ", "Reports", 13, line);
-		auth_print(cli, "Bounced, DKIM", s.dkim, s.n_dkim);
-		auth_print(cli, "Bounced, SPF", s.spf, s.n_spf);
+		auth_print(cli, "By DKIM", s.dkim, s.n_dkim);
+		auth_print(cli, "By SPF", s.spf, s.n_spf);
 	}
 	reasons_print(cli, "Top bounce reasons (by recipient domain)",
 	    s.bounce, s.n_bounce, 1);

@@ -239,7 +239,7 @@ cli_dlv_sentence(const struct cli_dlv_rcpt *r)
 		    "deferred: ");
 		if (f != NULL)
 			sb_why(&b, f);
-		sb_add(&b, " - will retry");
+		sb_add(&b, "; will retry");
 		break;
 	case CLI_DS_BOUNCED:
 		sb_add(&b, "bounced: ");
@@ -303,6 +303,7 @@ state_color(enum cli_dstate s)
 	}
 }
 
+/* "= meaning" under a code; nothing for success (it says no more). */
 static void
 explain_line(const struct cli *cli, const char *indent, int reply,
     const char *status)
@@ -310,7 +311,7 @@ explain_line(const struct cli *cli, const char *indent, int reply,
 	char	 why[256];
 
 	smtp_describe(why, sizeof(why), reply, status);
-	if (why[0] != '\0')
+	if (why[0] != '\0' && strncmp(why, "success", 7) != 0)
 		fprintf(cli->out, "%s%s= %s%s\n", indent,
 		    cli_color_on(cli, CLI_C_DIM), why, cli_color_off(cli));
 }
@@ -422,20 +423,26 @@ print_handoff(const struct cli *cli, const struct cli_handoff *h)
 		relay = hop->relay != NULL ? cli_esc(hop->relay,
 		    hop->relay_len) : NULL;
 		qid = cli_esc(hop->queue_id, strlen(hop->queue_id));
-		fprintf(cli->out, "    %s%s%s handed to %s as %s\n",
-		    k == 0 ? "<" : "  then ", k == 0 ? (rcpt != NULL ? rcpt :
-		    "") : "", k == 0 ? ">" : "", relay != NULL ? relay :
-		    "the next hop", qid != NULL ? qid : "?");
+		if (k == 0)
+			fprintf(cli->out, "    <%s> handed to %s as %s\n",
+			    rcpt != NULL ? rcpt : "", relay != NULL ? relay :
+			    "the next hop", qid != NULL ? qid : "?");
+		else
+			fprintf(cli->out, "      then handed to %s as %s\n",
+			    relay != NULL ? relay : "the next hop",
+			    qid != NULL ? qid : "?");
 		free(relay);
-		free(qid);
-		if (hop->msg == NULL && hop->ev == NULL)
+		if (hop->msg == NULL && hop->ev == NULL) {
+			free(qid);
 			continue;
+		}
 		tid = hop->msg != NULL ? esc_col(hop->msg, "track_id") : NULL;
 		st = hop->ev != NULL ? esc_col(hop->ev, "status") : NULL;
 		relay = hop->ev != NULL ? esc_col(hop->ev, "relay") : NULL;
 		reply = hop->ev != NULL ? esc_col(hop->ev, "reply") : NULL;
-		fprintf(cli->out, "      continues there in this journal:%s%s%s"
-		    "%s%s%s%s%s%s%s\n", tid != NULL ? " message " : "",
+		fprintf(cli->out, "      %s continues in this journal:%s%s%s"
+		    "%s%s%s%s%s%s%s\n", qid != NULL ? qid : "?",
+		    tid != NULL ? " message " : "",
 		    tid != NULL ? tid : "", tid != NULL && st != NULL ? ";" :
 		    "", st != NULL ? " " : "", st != NULL ? st : "",
 		    relay != NULL ? " via " : "", relay != NULL ? relay : "",
@@ -445,10 +452,11 @@ print_handoff(const struct cli *cli, const struct cli_handoff *h)
 		free(st);
 		free(relay);
 		free(reply);
+		free(qid);
 	}
 	if (h->cut)
-		fprintf(cli->out, "      (stopped following: a loop or more"
-		    " than %d hops)\n", CLI_HOPS_MAX);
+		fprintf(cli->out, "      (stopped following: a queue ID seen"
+		    " before, or more than %d hops)\n", CLI_HOPS_MAX);
 	free(rcpt);
 }
 
