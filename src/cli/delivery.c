@@ -15,6 +15,8 @@
 #include <strings.h>
 
 #include "cli/delivery.h"
+#include "cli/filter.h"
+#include "cli/match.h"
 
 /* A hop's message started at most this long before the hand-off ... */
 #define HOP_MSG_BEFORE_US	(INT64_C(3600) * 1000000)
@@ -845,6 +847,133 @@ cli_dlv_unregister(struct cli_dlv_ctx *handle)
 		return;
 	cli_dlv_ctx_free(handle);
 	free(handle);
+}
+
+/* ---------------------------------------------------------------- tail */
+
+int64_t
+cli_dlv_max_id(sqlite3 *db, int bounces)
+{
+	sqlite3_stmt	*st;
+	int64_t		 id = -1;
+
+	if (sqlite3_prepare_v2(db, bounces ? "SELECT IFNULL(MAX(id), 0) FROM"
+	    " bounces" : "SELECT IFNULL(MAX(id), 0) FROM delivery_events", -1,
+	    &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return id;
+}
+
+/* The log statuses of the delivery states in mask, as SQL; NULL none. */
+static int
+status_list(struct cli_sql *q, unsigned mask)
+{
+	static const struct {
+		enum cli_dstate	 s;
+		const char	*sql;
+	} map[] = {
+		{ CLI_DS_DELIVERED, "'sent'" },
+		{ CLI_DS_DEFERRED, "'deferred'" },
+		{ CLI_DS_BOUNCED, "'bounced', 'undeliverable'" },
+		{ CLI_DS_EXPIRED, "'expired'" },
+		{ CLI_DS_DISCARDED, "'discarded'" },
+	};
+	size_t	 i;
+	int	 n = 0;
+
+	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		if (!(mask & CLI_DS_BIT(map[i].s)))
+			continue;
+		cli_sql_add(q, n++ > 0 ? ", " : " AND d.status IN (");
+		cli_sql_add(q, map[i].sql);
+	}
+	if (n > 0)
+		cli_sql_add(q, ")");
+	return n;
+}
+
+/* " AND <col> matches --to" (exact: NOCASE index; else the pattern). */
+static void
+to_match(struct cli_sql *q, const struct cli_filter *f, const char *col)
+{
+	if (f->to_kind == CLI_PAT_EXACT) {
+		cli_sql_add(q, col);
+		cli_sql_add(q, " = ");
+		cli_sql_text(q, f->to);
+		cli_sql_add(q, " COLLATE NOCASE");
+	} else {
+		cli_sql_add(q, "mt_match(");
+		cli_sql_add(q, col);
+		cli_sql_add(q, ", ");
+		cli_sql_text(q, f->to);
+		cli_sql_add(q, ")");
+	}
+}
+
+int
+cli_dlv_tail_sql(struct cli_sql *q, const struct cli_filter *f, int bounces,
+    int64_t lo, int64_t hi)
+{
+	struct cli_filter rest;
+
+	if (f->dstatus != 0 && !(f->dstatus & (CLI_DS_BIT(CLI_DS_DELIVERED) |
+	    CLI_DS_BIT(CLI_DS_DEFERRED) | CLI_DS_BIT(CLI_DS_BOUNCED) |
+	    CLI_DS_BIT(CLI_DS_EXPIRED) | CLI_DS_BIT(CLI_DS_DISCARDED))))
+		return 1;
+	if (bounces && f->dstatus != 0 &&
+	    !(f->dstatus & CLI_DS_BIT(CLI_DS_BOUNCED)))
+		return 1;
+	/* The other filters, for the linked message (borrowed values). */
+	rest = *f;
+	rest.to = NULL;
+	if (f->dstatus != 0)
+		rest.status = 0;	/* the states decide, not the outcome */
+	rest.dstatus = 0;
+	rest.has_since = rest.has_until = 0;
+	if (bounces) {
+		cli_sql_add(q, "SELECT b.*, mm.track_id AS track_id FROM bounces"
+		    " b LEFT JOIN messages mm ON mm.id = b.message WHERE b.id > ");
+		cli_sql_int(q, lo);
+		cli_sql_add(q, " AND b.id <= ");
+		cli_sql_int(q, hi);
+		if (f->to != NULL) {
+			cli_sql_add(q, " AND EXISTS (SELECT 1 FROM"
+			    " bounce_recipients br WHERE br.bounce = b.id AND"
+			    " (");
+			to_match(q, f, "br.recipient");
+			cli_sql_add(q, " OR ");
+			to_match(q, f, "br.orig_recipient");
+			cli_sql_add(q, "))");
+		}
+	} else {
+		cli_sql_add(q, "SELECT d.*, mm.track_id AS track_id FROM"
+		    " delivery_events d LEFT JOIN messages mm ON mm.id ="
+		    " d.message WHERE d.id > ");
+		cli_sql_int(q, lo);
+		cli_sql_add(q, " AND d.id <= ");
+		cli_sql_int(q, hi);
+		if (f->to != NULL) {
+			cli_sql_add(q, " AND (");
+			to_match(q, f, "d.recipient");
+			cli_sql_add(q, " OR ");
+			to_match(q, f, "d.orig_recipient");
+			cli_sql_add(q, ")");
+		}
+		status_list(q, f->dstatus);
+	}
+	if (cli_filter_narrows(&rest)) {
+		cli_sql_add(q, bounces ? " AND b.message IN" : " AND d.message"
+		    " IN");
+		cli_sql_add(q, " (SELECT m.id FROM messages m JOIN connections c"
+		    " ON c.id = m.conn_id WHERE 1");
+		cli_filter_where(&rest, q);
+		cli_sql_add(q, ")");
+	}
+	cli_sql_add(q, bounces ? " ORDER BY b.id" : " ORDER BY d.id");
+	return 0;
 }
 
 /* ---------------------------------------------------------------- stats */

@@ -177,6 +177,27 @@ void	 cli_dlv_counts_text(char *out, size_t outsz,
 int	 cli_dlv_register(sqlite3 *db, struct cli_dlv_ctx **handle);
 void	 cli_dlv_unregister(struct cli_dlv_ctx *handle);
 
+/* ---------------------------------------------------------------- tail */
+
+struct cli_filter;
+struct cli_sql;
+
+/*
+ * The query of tail's new delivery events (bounces: 0) or bounces (1)
+ * with lo < id <= hi, oldest first, that match the filter: --to names the
+ * event's recipient (or one of the bounce's), delivery states in --status
+ * the event's status, and every other filter the message the row is
+ * linked to (a row linked to none then does not match).  Each row has the
+ * table's columns and "track_id" of the linked message.  Appends to q;
+ * returns 0, or 1 when nothing can match (a state that has no event, such
+ * as pending).
+ */
+int	 cli_dlv_tail_sql(struct cli_sql *q, const struct cli_filter *f,
+	    int bounces, int64_t lo, int64_t hi);
+
+/* The largest id of delivery_events (bounces: of bounces); -1 on error. */
+int64_t	 cli_dlv_max_id(sqlite3 *db, int bounces);
+
 /* ---------------------------------------------------------------- stats */
 
 #define CLI_DSTATS_TOP		10
