@@ -640,7 +640,7 @@ cli_dlv_load(struct cli_dlv_ctx *ctx, int64_t msg_id,
 {
 	struct cli_dlv	*d;
 	struct cli_row	**rows = NULL;
-	size_t		 n = 0, i;
+	size_t		 n = 0, i, undecided;
 	const char	*addr;
 	size_t		 len;
 	int		 rc;
@@ -683,12 +683,27 @@ cli_dlv_load(struct cli_dlv_ctx *ctx, int64_t msg_id,
 	sqlite3_bind_int64(ctx->bo, 1, msg_id);
 	sqlite3_bind_int64(ctx->br, 1, msg_id);
 	if (all_rows(ctx, ctx->ev, &d->events, &d->n_events) < 0 ||
-	    all_rows(ctx, ctx->qe, &d->queue, &d->n_queue) < 0 ||
-	    all_rows(ctx, ctx->bo, &d->bounces, &d->n_bounces) < 0 ||
-	    all_rows(ctx, ctx->br, &d->brcpts, &d->n_brcpts) < 0 ||
-	    load_common(ctx, d) < 0)
+	    all_rows(ctx, ctx->br, &d->brcpts, &d->n_brcpts) < 0)
+		goto fail;
+	/*
+	 * For the states alone (find's list, --status) the bounces are read
+	 * only when some entry names a recipient, and the queue facts only
+	 * when a recipient is left undecided (the queue's "expired" decides
+	 * it): most messages cost three indexed lookups.
+	 */
+	if ((handoffs || d->n_brcpts > 0) &&
+	    all_rows(ctx, ctx->bo, &d->bounces, &d->n_bounces) < 0)
+		goto fail;
+	if (load_common(ctx, d) < 0)
 		goto fail;
 	cli_dlv_compute(d);
+	for (i = 0, undecided = 0; i < d->n_rcpt; i++)
+		undecided += !decisive(d->rcpt[i].state);
+	if (handoffs || (undecided > 0 && d->outcome_accepted)) {
+		if (all_rows(ctx, ctx->qe, &d->queue, &d->n_queue) < 0)
+			goto fail;
+		cli_dlv_compute(d);
+	}
 	if (handoffs && load_handoffs(ctx, d) < 0)
 		goto fail;
 	*out = d;
