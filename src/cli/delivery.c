@@ -10,6 +10,7 @@
  *
  * Thread safety: single-threaded.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>

@@ -321,7 +321,7 @@ print_event(const struct cli *cli, const char *indent,
     const struct cli_row *ev)
 {
 	char	 t[CLI_TIME_SIZE], dur[32], sub[64];
-	char	*st, *relay, *dsn, *delays, *reply, *next;
+	char	*st, *relay, *dsn, *delays, *reply;
 	const char *stc;
 	double	 delay;
 
@@ -332,7 +332,6 @@ print_event(const struct cli *cli, const char *indent,
 	dsn = esc_col(ev, "dsn");
 	delays = esc_col(ev, "delays");
 	reply = esc_col(ev, "reply");
-	next = esc_col(ev, "next_queue_id");
 	fprintf(cli->out, "%s%s  %s%s%s", indent, t,
 	    cli_color_on(cli, stc != NULL && strcmp(stc, "sent") == 0 ?
 	    CLI_C_GREEN : stc != NULL && strcmp(stc, "deferred") == 0 ?
@@ -358,7 +357,6 @@ print_event(const struct cli *cli, const char *indent,
 	free(dsn);
 	free(delays);
 	free(reply);
-	free(next);
 }
 
 static void

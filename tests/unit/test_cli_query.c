@@ -1058,6 +1058,66 @@ test_delivery_find(void **state)
 	cli_filter_free(&flt);
 }
 
+/* Run tail's query for new events or bounces; the queue IDs found. */
+static void
+check_tail(struct fix *f, int bounces, int opt, const char *val,
+    const char *want)
+{
+	struct cli_filter flt;
+	struct cli_sql	 q;
+	sqlite3_stmt	*st;
+	char		 err[CLI_ERRLEN], got[256];
+	size_t		 o = 0;
+	int		 col;
+
+	cli_filter_init(&flt, T0);
+	if (opt != 0 && cli_filter_option(&flt, opt, val, err,
+	    sizeof(err)) != 1)
+		fail_msg("%s: %s", val, err);
+	assert_int_equal(cli_filter_register(f->cli.j.db, &flt), 0);
+	cli_sql_init(&q);
+	got[0] = '\0';
+	if (cli_dlv_tail_sql(&q, &flt, bounces, 0, INT64_MAX) == 0) {
+		if (cli_sql_prepare(&q, f->cli.j.db, &st) != SQLITE_OK)
+			fail_msg("prepare: %s (%s)", sqlite3_errmsg(f->cli.j.db),
+			    q.buf);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			for (col = 0; col < sqlite3_column_count(st); col++)
+				if (strcmp(sqlite3_column_name(st, col),
+				    bounces ? "reporting_mta" : "queue_id") == 0)
+					break;
+			o += (size_t)snprintf(got + o, sizeof(got) - o, "%s%s",
+			    o > 0 ? " " : "", sqlite3_column_text(st, col));
+		}
+		sqlite3_finalize(st);
+	} else
+		snprintf(got, sizeof(got), "none");
+	cli_sql_free(&q);
+	cli_filter_free(&flt);
+	if (strcmp(got, want) != 0)
+		fail_msg("tail %s %s: got \"%s\", want \"%s\"", bounces ?
+		    "bounces" : "events", val != NULL ? val : "", got, want);
+}
+
+static void
+test_delivery_tail(void **state)
+{
+	struct fix	*f = *state;
+
+	open_dlv(f);
+	check_tail(f, 0, CLI_OPT_TO, "BOB@example.net", "4QA 4QA 4NEXT 4LAST");
+	check_tail(f, 0, CLI_OPT_TO, "@example.com", "4QA 6QC");
+	check_tail(f, 0, CLI_OPT_STATUS, "deferred", "4QA 6QC 7QD 7QD");
+	check_tail(f, 0, CLI_OPT_STATUS, "bounced,expired", "4QA 6QC");
+	check_tail(f, 0, CLI_OPT_STATUS, "pending", "none");
+	/* The message filters: events of no message do not match. */
+	check_tail(f, 0, CLI_OPT_FROM, "relay@example.org", "4NEXT");
+	check_tail(f, 1, CLI_OPT_TO, "carol@example.net", "mbox.example.net");
+	check_tail(f, 1, CLI_OPT_TO, "bob@example.net", "");
+	check_tail(f, 1, CLI_OPT_STATUS, "deferred", "none");
+	check_tail(f, 1, 0, NULL, "mbox.example.net");
+}
+
 static void
 test_delivery_stats(void **state)
 {
@@ -1146,6 +1206,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_delivery_json, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_delivery_find, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_delivery_tail, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_delivery_stats, setup,
 		    teardown),
