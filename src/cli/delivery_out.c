@@ -500,6 +500,7 @@ print_queue_fact(const struct cli *cli, const struct cli_row *q)
 		free(s);
 	}
 	fputc('\n', cli->out);
+	free(kind);
 }
 
 void
