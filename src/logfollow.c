@@ -29,8 +29,10 @@
  */
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -377,6 +379,64 @@ set_start(struct logfollow *lf, int64_t off, int mid_line_possible)
 }
 
 /*
+ * The stored position names a file that is no longer at the path: rotated
+ * while the follower was stopped.  Look beside the path for it (same
+ * device and inode under a name "BASE.something" or "BASE-something", as
+ * logrotate and "postfix logrotate" name them) and, when it is there,
+ * make it the open file at the stored offset: the rotation check then
+ * reads it to its end and moves to the new file.  1 when found.
+ */
+static int
+open_rotated(struct logfollow *lf)
+{
+	char		 dirbuf[4096], basebuf[4096], full[8192];
+	const char	*dir, *base;
+	struct dirent	*de;
+	struct stat	 st;
+	size_t		 blen;
+	DIR		*d;
+	int		 fd = -1;
+
+	if (lf->stored.dev == 0 && lf->stored.ino == 0)
+		return 0;
+	snprintf(dirbuf, sizeof(dirbuf), "%s", lf->path);
+	snprintf(basebuf, sizeof(basebuf), "%s", lf->path);
+	dir = dirname(dirbuf);
+	base = basename(basebuf);
+	blen = strlen(base);
+	if ((d = opendir(dir)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, base, blen) != 0 ||
+		    (de->d_name[blen] != '.' && de->d_name[blen] != '-'))
+			continue;
+		snprintf(full, sizeof(full), "%s/%s", dir, de->d_name);
+		if (lstat(full, &st) != 0 || !S_ISREG(st.st_mode) ||
+		    (uint64_t)st.st_dev != lf->stored.dev ||
+		    (uint64_t)st.st_ino != lf->stored.ino ||
+		    (int64_t)st.st_size < lf->stored.offset)
+			continue;
+		fd = open(full, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		break;
+	}
+	closedir(d);
+	if (fd < 0)
+		return 0;
+	if (lf->fd >= 0)
+		close(lf->fd);
+	lf->fd = fd;
+	lf->dev = lf->stored.dev;
+	lf->ino = lf->stored.ino;
+	lf->head_hash = file_head_hash(fd);
+	set_start(lf, lf->stored.offset, 0);
+	lf->pos_dirty = 0;
+	mt_log(LOG_NOTICE, "log follower: %s was rotated while stopped: "
+	    "reading the rest of the old file from offset %" PRId64
+	    " first", lf->epath, lf->stored.offset);
+	return 1;
+}
+
+/*
  * Open the path and decide where to start: the stored position when this
  * is the file it names, else the beginning, or the end on a first run.
  * 0, or -1 when the file cannot be opened.
@@ -392,6 +452,12 @@ open_file(struct logfollow *lf)
 		if (errno != ENOENT)
 			error_hit(lf, "log follower: cannot open %s: %s",
 			    lf->epath, strerror(errno));
+		else if (lf->have_stored && open_rotated(lf)) {
+			/* Gone, not yet created again: the old one first. */
+			lf->have_stored = 0;
+			lf->ever_opened = 1;
+			return 0;
+		}
 		return -1;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -418,6 +484,8 @@ open_file(struct logfollow *lf)
 			lf->pos_dirty = 0;
 			mt_log(LOG_INFO, "log follower: %s: resuming at offset "
 			    "%" PRId64, lf->epath, lf->stored.offset);
+		} else if (!same && open_rotated(lf)) {
+			/* The old file first; the new one is read after it. */
 		} else {
 			set_start(lf, 0, 0);
 			if (same)

@@ -404,6 +404,48 @@ test_resume_from_stored_position(void **state)
 	logfollow_stop(lf);
 }
 
+
+/* Rotated while stopped: the rest of the old file, then the new one. */
+static void
+test_rotated_while_stopped(void **state)
+{
+	struct logfollow		*lf;
+	struct logfollow_counters	 c;
+	char				 old[160];
+
+	(void)state;
+	snprintf(old, sizeof(old), "%s-20261207", t.path);
+	APPEND("q:W1\n");
+	lf = follower(0);
+	logfollow_poll_once(lf, 1);
+	logfollow_stop(lf);
+	/* While stopped: more lines, rotation, lines in the new file. */
+	APPEND("q:W2\n");
+	assert_int_equal(rename(t.path, old), 0);
+	APPEND("q:W3 the new file\n");
+	lf = follower(1);
+	logfollow_poll_once(lf, 1);	/* the old file's rest */
+	logfollow_poll_once(lf, 1);	/* quiet: switch, read the new one */
+	want_events("W1 W2 W3");
+	counters(lf, &c);
+	assert_int_equal(c.rotations, 1);
+	logfollow_stop(lf);
+
+	/* Rotated and not created again yet. */
+	append(old, "q:W4\n", 5);	/* (the stored file is the new one) */
+	assert_int_equal(unlink(old), 0);
+	assert_int_equal(rename(t.path, old), 0);
+	append(old, "q:W5\n", 5);
+	lf = follower(1);
+	logfollow_poll_once(lf, 1);
+	want_events("W1 W2 W3 W5");
+	APPEND("q:W6\n");
+	logfollow_poll_once(lf, 1);
+	logfollow_poll_once(lf, 1);
+	want_events("W1 W2 W3 W5 W6");
+	logfollow_stop(lf);
+}
+
 static void
 test_first_run_start(void **state)
 {
@@ -594,6 +636,7 @@ main(void)
 		T(test_copytruncate),
 		T(test_disappearing_file),
 		T(test_resume_from_stored_position),
+		T(test_rotated_while_stopped),
 		T(test_first_run_start),
 		T(test_overlong_lines),
 		T(test_garbage_bytes),
