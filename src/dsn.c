@@ -293,7 +293,8 @@ reply_at(const char *s, size_t n, size_t i, int want_fail)
 		if (is_digit(p) || p == '.' || (p == ':' && i > 1 &&
 		    is_digit(s[i - 2])) || p == '-' || p == '/' || p == '#' ||
 		    p == '@' || p == '+' || isalpha((unsigned char)p) ||
-		    p == '=' || p == '_' || p == '[')
+		    p == '=' || p == '_' || (p == '[' && i + 3 < n &&
+		    s[i + 3] == ']'))
 			return 0;
 	}
 	if (i + 3 < n && !(s[i + 3] == ' ' || s[i + 3] == '-' ||
@@ -302,7 +303,8 @@ reply_at(const char *s, size_t n, size_t i, int want_fail)
 	    s[i + 3] == ',' || s[i + 3] == ':' || s[i + 3] == ';'))
 		return 0;
 	if (i + 4 < n && s[i + 3] == '-' && !(is_digit(s[i + 4]) ||
-	    s[i + 4] == ' ' || isalpha((unsigned char)s[i + 4])))
+	    s[i + 4] == ' ' || s[i + 4] == '\'' ||
+	    isalpha((unsigned char)s[i + 4])))
 		return 0;
 	return (s[i] - '0') * 100 + (s[i + 1] - '0') * 10 + (s[i + 2] - '0');
 }
@@ -1232,7 +1234,7 @@ static void
 codes_from_text(struct mt_bounce_rec *rec, struct mt_bounce_rcpt *r,
     const char *s, size_t n)
 {
-	size_t	 sl;
+	size_t	 sl, i;
 	long	 o;
 	int	 code;
 
@@ -1240,8 +1242,20 @@ codes_from_text(struct mt_bounce_rec *rec, struct mt_bounce_rcpt *r,
 		if ((o = find_status(s, n, 1, &sl)) >= 0)
 			set_clean(rec, &r->status, s + o, sl, 16);
 	}
-	if (r->reply_code == 0 && (code = find_reply(s, n, 1)) != 0)
+	if (r->reply_code != 0)
+		return;
+	/* The first line with a failure reply; on it the last reply, as an
+	 * MTA that quotes another's reply puts its own code first ("554
+	 * <a>... 550 Host unknown"). */
+	for (i = 0; i + 3 <= n; i++) {
+		if ((code = reply_at(s, n, i, 1)) == 0)
+			continue;
 		r->reply_code = code;
+		for (i += 3; i + 3 <= n && s[i] != '\n'; i++)
+			if ((code = reply_at(s, n, i, 1)) != 0)
+				r->reply_code = code;
+		return;
+	}
 }
 
 /* Phrases that introduce the list of failed recipients. */
@@ -1509,22 +1523,32 @@ status_generic(const struct mt_bytes *st)
 	    strcmp(st->data + 1, ".4.7") == 0);
 }
 
-/* The first failure code in the diagnostic that differs from Status. */
+/*
+ * The failure code in the diagnostic that differs from Status: the first
+ * written right after a reply code ("550 5.7.1", "550-'5.7.1"), else the
+ * first.
+ */
 static long
 diag_status(const struct mt_bounce_rcpt *r)
 {
 	const char *d = r->diagnostic.data;
-	size_t	 n = r->diagnostic.len, off = 0, sl;
-	long	 o;
+	size_t	 n = r->diagnostic.len, off = 0, sl, k;
+	long	 o, first = -1;
 
 	while (off < n && (o = find_status(d + off, n - off, 1, &sl)) >= 0) {
 		o += (long)off;
-		if (!MT_BYTES_ISSET(&r->status) || sl != r->status.len ||
-		    memcmp(d + o, r->status.data, sl) != 0)
-			return o;
 		off = (size_t)o + sl;
+		if (MT_BYTES_ISSET(&r->status) && sl == r->status.len &&
+		    memcmp(d + o, r->status.data, sl) == 0)
+			continue;
+		if (first < 0)
+			first = o;
+		for (k = 4; k <= 5; k++)
+			if ((size_t)o >= k && reply_at(d, n, (size_t)o - k,
+			    1) != 0)
+				return o;
 	}
-	return -1;
+	return first;
 }
 
 static size_t
@@ -1662,9 +1686,11 @@ finish_rcpts(struct ctx *c)
 				    r->diagnostic.data + o, diag_status_len(r, o),
 				    16);
 				/* The reply code written with it, if any. */
-				if (o >= 4 && (code = reply_at(
+				if ((o >= 4 && (code = reply_at(
 				    r->diagnostic.data, r->diagnostic.len,
-				    (size_t)o - 4, 1)) != 0)
+				    (size_t)o - 4, 1)) != 0) || (o >= 5 &&
+				    (code = reply_at(r->diagnostic.data,
+				    r->diagnostic.len, (size_t)o - 5, 1)) != 0))
 					r->reply_code = code;
 			}
 		}
