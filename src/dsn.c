@@ -1380,6 +1380,120 @@ free_text(struct ctx *c, const char *s, size_t n)
 		codes_from_text(rec, &rec->rcpts[0], s, n);
 }
 
+/* ---------------------------------------------------------------- Amazon SES notifications */
+
+/*
+ * The value of "key":"value" in j[0..n) (backslashes already removed);
+ * NULL when absent.  *vl gets its length.
+ */
+static const char *
+json_value(const char *j, size_t n, const char *key, size_t *vl)
+{
+	char		 pat[48];
+	const char	*h, *e;
+
+	snprintf(pat, sizeof(pat), "\"%s\":\"", key);
+	if ((h = ci_find(j, n, pat)) == NULL)
+		return NULL;
+	h += strlen(pat);
+	if ((e = memchr(h, '"', n - (size_t)(h - j))) == NULL)
+		return NULL;
+	*vl = (size_t)(e - h);
+	return h;
+}
+
+/*
+ * Amazon SES sends its bounce, complaint and delivery notifications as
+ * JSON in a plain message (or inside an SNS envelope, escaped).  Returns 1
+ * when the text was one.
+ */
+static int
+ses_notification(struct ctx *c)
+{
+	struct mt_bounce_rec *rec = c->rec;
+	struct mt_bounce_rcpt *r;
+	char		*j;
+	const char	*v, *p, *end;
+	size_t		 n = 0, i, vl, k;
+
+	if (c->text.len == 0 || ci_find(c->text.p, c->text.len,
+	    "notificationType") == NULL)
+		return 0;
+	if ((j = malloc(c->text.len + 1)) == NULL)
+		return 0;
+	for (i = 0; i < c->text.len; i++)
+		if (c->text.p[i] != '\\')
+			j[n++] = c->text.p[i];
+	j[n] = '\0';
+	if ((v = json_value(j, n, "notificationType", &vl)) == NULL) {
+		free(j);
+		return 0;
+	}
+	rec->format = "amazon-ses";
+	if (vl == 6 && strncasecmp(v, "Bounce", 6) == 0) {
+		p = j;
+		while ((p = ci_find(p, n - (size_t)(p - j),
+		    "\"emailAddress\":\"")) != NULL) {
+			end = memchr(p, '}', n - (size_t)(p - j));
+			k = end != NULL ? (size_t)(end - p) : n - (size_t)(p - j);
+			if ((r = bounce_rec_add_rcpt(rec)) == NULL)
+				break;
+			if ((v = json_value(p, k, "emailAddress", &vl)) != NULL)
+				set_addr(rec, &r->recipient, v, vl);
+			if ((v = json_value(p, k, "action", &vl)) != NULL)
+				set_clean(rec, &r->action, v, vl, 32);
+			if ((v = json_value(p, k, "status", &vl)) != NULL)
+				set_clean(rec, &r->status, v, vl, 16);
+			if ((v = json_value(p, k, "diagnosticCode", &vl)) !=
+			    NULL) {
+				strip_type(&v, &vl);
+				set_clean(rec, &r->diagnostic, v, vl,
+				    MT_BOUNCE_VALUE_MAX);
+			}
+			p += k;
+		}
+	} else if (vl == 9 && strncasecmp(v, "Complaint", 9) == 0) {
+		rec->kind = MT_BOUNCE_FEEDBACK;
+		rec->format = "amazon-ses";
+		p = j;
+		while ((p = ci_find(p, n - (size_t)(p - j),
+		    "\"emailAddress\":\"")) != NULL) {
+			if ((v = json_value(p, n - (size_t)(p - j),
+			    "emailAddress", &vl)) == NULL)
+				break;
+			if ((r = bounce_rec_add_rcpt(rec)) == NULL)
+				break;
+			set_addr(rec, &r->recipient, v, vl);
+			p = v + vl;
+		}
+	} else if (vl == 8 && strncasecmp(v, "Delivery", 8) == 0 &&
+	    (p = ci_find(j, n, "\"recipients\":[")) != NULL) {
+		const char *resp = json_value(j, n, "smtpResponse", &k);
+
+		end = memchr(p, ']', n - (size_t)(p - j));
+		if (end == NULL)
+			end = j + n;
+		p += 14;
+		while (p < end) {
+			const char *q = memchr(p, '"', (size_t)(end - p)), *e;
+
+			if (q == NULL || (e = memchr(q + 1, '"',
+			    (size_t)(end - q - 1))) == NULL)
+				break;
+			if ((r = bounce_rec_add_rcpt(rec)) == NULL)
+				break;
+			set_addr(rec, &r->recipient, q + 1, (size_t)(e - q - 1));
+			mt_bytes_setstr(&r->action, "delivered", 32);
+			if (resp != NULL)
+				set_clean(rec, &r->diagnostic, resp, k,
+				    MT_BOUNCE_VALUE_MAX);
+			p = e + 1;
+		}
+	}
+	free(j);
+	return rec->n_rcpts > 0;
+}
+
 /* ---------------------------------------------------------------- kinds */
 
 static const char *const bounce_subjects[] = {
@@ -1659,7 +1773,7 @@ finish_rcpts(struct ctx *c)
 {
 	struct mt_bounce_rec *rec = c->rec;
 	struct mt_bounce_rcpt *r;
-	size_t	 i;
+	size_t	 i, sl;
 	long	 o;
 	int	 any_failed = 0, any_delayed = 0, any_ok = 0, code;
 
@@ -1669,6 +1783,12 @@ finish_rcpts(struct ctx *c)
 		    MT_BYTES_ISSET(&r->orig_recipient))
 			mt_bytes_set(&r->recipient, r->orig_recipient.data,
 			    r->orig_recipient.len, MT_BOUNCE_VALUE_MAX);
+		if (!MT_BYTES_ISSET(&r->status) &&
+		    MT_BYTES_ISSET(&r->diagnostic) && diag_status(r) < 0 &&
+		    (o = find_status(r->diagnostic.data, r->diagnostic.len, 0,
+		    &sl)) >= 0)
+			set_clean(rec, &r->status, r->diagnostic.data + o, sl,
+			    16);
 		if (c->have_ds && c->text.len > 0 &&
 		    (!MT_BYTES_ISSET(&r->diagnostic) ||
 		    diag_reply(r) == 0))
@@ -1933,6 +2053,9 @@ dsn_parse(const char *msg, size_t len, const struct dsn_limits *limits)
 		if (rec->n_rcpts > 0)
 			rec->format = "rfc3464";
 	}
+	if (rec->n_rcpts == 0 && ses_notification(&c) &&
+	    rec->kind == MT_BOUNCE_FEEDBACK)
+		goto classify_special;
 	if (rec->n_rcpts == 0) {
 		int	 body = c.text.len > 0 && any_phrase(c.text.p, rend,
 		    bounce_bodies, sizeof(bounce_bodies) /
