@@ -33,6 +33,7 @@
 #include <gmime/gmime.h>
 
 #include "mailtrail/dsn.h"
+#include "mailtrail/trackid.h"
 
 #define TEXT_MAX	(1024 * 1024)	/* per collected text buffer */
 #define DIAG_MAX	1000		/* diagnostic kept from free text */
@@ -40,7 +41,6 @@
 #define ADDR_DOMAIN_MAX	255
 #define DEFAULT_DEPTH	8
 #define DEFAULT_PARTS	64
-#define TRACK_ID_LEN	26
 
 struct buf {
 	char	*p;
@@ -983,23 +983,6 @@ struct orig_state {
 	int		 seen_any;
 };
 
-/* 1 when v is a 26-character Crockford base32 value. */
-static int
-track_id_ok(const char *v, size_t n)
-{
-	size_t	 i;
-
-	if (n != TRACK_ID_LEN)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!isdigit((unsigned char)v[i]) && !(isupper((unsigned char)
-		    v[i]) && strchr("ILOU", v[i]) == NULL) &&
-		    !(islower((unsigned char)v[i]) && strchr("ilou",
-		    v[i]) == NULL))
-			return 0;
-	return 1;
-}
-
 static void
 orig_field(void *arg, const char *n, size_t nlen, const char *v, size_t vlen)
 {
@@ -1014,7 +997,7 @@ orig_field(void *arg, const char *n, size_t nlen, const char *v, size_t vlen)
 	os->seen_any = 1;
 	if (nlen == strlen(th) && strncasecmp(n, th, nlen) == 0) {
 		trim(&p, &pl);
-		if (!MT_BYTES_ISSET(&rec->orig_track_id) && track_id_ok(p, pl))
+		if (!MT_BYTES_ISSET(&rec->orig_track_id) && trackid_valid(p, pl))
 			set_clean(rec, &rec->orig_track_id, p, pl, 64);
 	} else if (FIELD("Message-ID")) {
 		if (!MT_BYTES_ISSET(&rec->orig_message_id)) {
@@ -1068,7 +1051,7 @@ find_track_id(struct ctx *c, const char *s, size_t n)
 			p++;
 		for (k = 0; p + k < s + n && isalnum((unsigned char)p[k]); k++)
 			;
-		if (track_id_ok(p, k)) {
+		if (trackid_valid(p, k)) {
 			set_clean(c->rec, &c->rec->orig_track_id, p, k, 64);
 			return;
 		}
