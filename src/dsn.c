@@ -37,6 +37,7 @@
 
 #define TEXT_MAX	(1024 * 1024)	/* per collected text buffer */
 #define DIAG_MAX	1000		/* diagnostic kept from free text */
+#define TEXT_SEARCH_MAX	(64 * 1024)	/* text searched per DSN recipient */
 #define ADDR_LOCAL_MAX	64
 #define ADDR_DOMAIN_MAX	255
 #define DEFAULT_DEPTH	8
@@ -67,6 +68,7 @@ struct ctx {
 	int		 multipart_report;
 	struct mt_bytes	 bounce_to;	/* the report's To: address */
 	struct mt_bytes	 orig_to;	/* the returned message's To: address */
+	size_t		 rend;		/* text[0..rend) is the report itself */
 };
 
 /* ---------------------------------------------------------------- buffers */
@@ -1272,7 +1274,7 @@ free_text(struct ctx *c, const char *s, size_t n)
 	struct cand	 cand[MAX_CAND];
 	struct skip	 sk;
 	size_t		 pos, st, al, i, j, nc = 0, end, bstart, from = 0;
-	size_t		 lastline = (size_t)-1, k, keep;
+	size_t		 lastline = (size_t)-1, k, keep, scan, ls;
 	int		 pass;
 	struct mt_bounce_rcpt *r;
 	const char	*h;
@@ -1296,11 +1298,15 @@ free_text(struct ctx *c, const char *s, size_t n)
 			sk.n = 0;
 		pos = from;
 		lastline = (size_t)-1;
+		scan = ls = 0;
 		while (nc < MAX_CAND && next_addr(s, n, &pos, &st, &al) == 0) {
 			if (skipped(&sk, s + st, al) || sender_context(s, st))
 				continue;
-			for (i = st; i > 0 && s[i - 1] != '\n'; i--)
-				;
+			/* The line's start, scanning forward only: linear. */
+			for (; scan < st; scan++)
+				if (s[scan] == '\n')
+					ls = scan + 1;
+			i = ls;
 			if (i == lastline)	/* one recipient per line */
 				continue;
 			for (j = 0; j < nc; j++)
@@ -1686,16 +1692,23 @@ static void
 text_diag(struct ctx *c, struct mt_bounce_rcpt *r)
 {
 	const char *t = c->text.p, *hit, *ls, *le;
-	size_t	 n = report_end(c->text.p, c->text.len);
+	size_t	 n = c->rend < TEXT_SEARCH_MAX ? c->rend : TEXT_SEARCH_MAX;
 	int	 code;
 
 	if (MT_BYTES_ISSET(&r->recipient) && r->recipient.len > 0 &&
 	    (hit = ci_find(t, n, r->recipient.data)) != NULL) {
 		for (ls = hit; ls > t && ls[-1] != '\n'; ls--)
 			;
-		for (le = hit; le < t + n; le++)
-			if (*le == '\n' && (le + 1 == t + n || le[1] == '\n'))
-				break;
+		/* Its own line when that holds a reply, else up to a
+		 * blank line. */
+		le = memchr(hit, '\n', n - (size_t)(hit - t));
+		if (le == NULL)
+			le = t + n;
+		if (find_reply(ls, (size_t)(le - ls), 1) == 0)
+			for (; le < t + n; le++)
+				if (*le == '\n' && (le + 1 == t + n ||
+				    le[1] == '\n'))
+					break;
 		if (!MT_BYTES_ISSET(&r->diagnostic) &&
 		    find_reply(ls, (size_t)(le - ls), 1) != 0)
 			set_clean(c->rec, &r->diagnostic, ls, (size_t)(le - ls),
@@ -1731,7 +1744,7 @@ static void
 set_default_status(struct ctx *c, struct mt_bounce_rcpt *r)
 {
 	const char *t = c->text.p;
-	size_t	 n = c->text.len > 0 ? report_end(c->text.p, c->text.len) : 0;
+	size_t	 n = c->rend;
 	int	 temp = 0;
 
 	if (r->diagnostic.data != NULL && any_phrase(r->diagnostic.data,
@@ -1986,7 +1999,7 @@ dsn_parse(const char *msg, size_t len, const struct dsn_limits *limits)
 	find_track_id(&c, c.orig.p, c.orig.len);
 	find_track_id(&c, c.text.p, c.text.len);
 	find_track_id(&c, c.rest.p, c.rest.len);
-	rend = c.text.len > 0 ? report_end(c.text.p, c.text.len) : 0;
+	rend = c.rend = c.text.len > 0 ? report_end(c.text.p, c.text.len) : 0;
 	if (!MT_BYTES_ISSET(&rec->orig_message_id) && c.text.len > rend)
 		inline_headers(&c, c.text.p + rend, c.text.len - rend);
 
