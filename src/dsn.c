@@ -840,8 +840,7 @@ struct ds_state {
 	struct ctx		*c;
 	struct mt_bounce_rcpt	*cur;	/* index-stable: we keep the index */
 	long			 cur_i;
-	int			 any_rcpt_field;
-	int			 set_status, set_action, set_diag;
+	int			 dropped_final;	/* cur_i -2 had a Final-Recipient */
 };
 
 static struct mt_bounce_rcpt *
@@ -858,6 +857,7 @@ ds_new(struct ds_state *st)
 	struct mt_bounce_rcpt *r = bounce_rec_add_rcpt(st->c->rec);
 
 	st->cur_i = r != NULL ? (long)st->c->rec->n_rcpts - 1 : -2;
+	st->dropped_final = 0;
 	return r;
 }
 
@@ -909,11 +909,22 @@ ds_field(void *arg, const char *n, size_t nlen, const char *v, size_t vlen)
 		return;
 
 	r = ds_cur(st);
+	if (st->cur_i == -2) {
+		/* Over MT_BOUNCE_MAX_RCPTS: count each recipient once. */
+		if (FIELD("Final-Recipient")) {
+			if (st->dropped_final)
+				(void)ds_new(st);
+			st->dropped_final = 1;
+		}
+		return;
+	}
 	if (FIELD("Final-Recipient")) {
 		if (r == NULL || MT_BYTES_ISSET(&r->recipient))
 			r = ds_new(st);
 		if (r != NULL)
 			set_addr(rec, &r->recipient, p, pl);
+		else
+			st->dropped_final = 1;
 		return;
 	}
 	if (FIELD("Original-Recipient") || FIELD("X-Actual-Recipient")) {
