@@ -33,14 +33,15 @@
 #include <gmime/gmime.h>
 
 #include "mailtrail/dsn.h"
+#include "mailtrail/trackid.h"
 
 #define TEXT_MAX	(1024 * 1024)	/* per collected text buffer */
 #define DIAG_MAX	1000		/* diagnostic kept from free text */
+#define TEXT_SEARCH_MAX	(64 * 1024)	/* text searched per DSN recipient */
 #define ADDR_LOCAL_MAX	64
 #define ADDR_DOMAIN_MAX	255
 #define DEFAULT_DEPTH	8
 #define DEFAULT_PARTS	64
-#define TRACK_ID_LEN	26
 
 struct buf {
 	char	*p;
@@ -67,6 +68,7 @@ struct ctx {
 	int		 multipart_report;
 	struct mt_bytes	 bounce_to;	/* the report's To: address */
 	struct mt_bytes	 orig_to;	/* the returned message's To: address */
+	size_t		 rend;		/* text[0..rend) is the report itself */
 };
 
 /* ---------------------------------------------------------------- buffers */
@@ -293,7 +295,8 @@ reply_at(const char *s, size_t n, size_t i, int want_fail)
 		if (is_digit(p) || p == '.' || (p == ':' && i > 1 &&
 		    is_digit(s[i - 2])) || p == '-' || p == '/' || p == '#' ||
 		    p == '@' || p == '+' || isalpha((unsigned char)p) ||
-		    p == '=' || p == '_' || p == '[')
+		    p == '=' || p == '_' || (p == '[' && i + 3 < n &&
+		    s[i + 3] == ']'))
 			return 0;
 	}
 	if (i + 3 < n && !(s[i + 3] == ' ' || s[i + 3] == '-' ||
@@ -302,7 +305,8 @@ reply_at(const char *s, size_t n, size_t i, int want_fail)
 	    s[i + 3] == ',' || s[i + 3] == ':' || s[i + 3] == ';'))
 		return 0;
 	if (i + 4 < n && s[i + 3] == '-' && !(is_digit(s[i + 4]) ||
-	    s[i + 4] == ' ' || isalpha((unsigned char)s[i + 4])))
+	    s[i + 4] == ' ' || s[i + 4] == '\'' ||
+	    isalpha((unsigned char)s[i + 4])))
 		return 0;
 	return (s[i] - '0') * 100 + (s[i + 1] - '0') * 10 + (s[i + 2] - '0');
 }
@@ -836,8 +840,7 @@ struct ds_state {
 	struct ctx		*c;
 	struct mt_bounce_rcpt	*cur;	/* index-stable: we keep the index */
 	long			 cur_i;
-	int			 any_rcpt_field;
-	int			 set_status, set_action, set_diag;
+	int			 dropped_final;	/* cur_i -2 had a Final-Recipient */
 };
 
 static struct mt_bounce_rcpt *
@@ -854,6 +857,7 @@ ds_new(struct ds_state *st)
 	struct mt_bounce_rcpt *r = bounce_rec_add_rcpt(st->c->rec);
 
 	st->cur_i = r != NULL ? (long)st->c->rec->n_rcpts - 1 : -2;
+	st->dropped_final = 0;
 	return r;
 }
 
@@ -905,11 +909,22 @@ ds_field(void *arg, const char *n, size_t nlen, const char *v, size_t vlen)
 		return;
 
 	r = ds_cur(st);
+	if (st->cur_i == -2) {
+		/* Over MT_BOUNCE_MAX_RCPTS: count each recipient once. */
+		if (FIELD("Final-Recipient")) {
+			if (st->dropped_final)
+				(void)ds_new(st);
+			st->dropped_final = 1;
+		}
+		return;
+	}
 	if (FIELD("Final-Recipient")) {
 		if (r == NULL || MT_BYTES_ISSET(&r->recipient))
 			r = ds_new(st);
 		if (r != NULL)
 			set_addr(rec, &r->recipient, p, pl);
+		else
+			st->dropped_final = 1;
 		return;
 	}
 	if (FIELD("Original-Recipient") || FIELD("X-Actual-Recipient")) {
@@ -981,23 +996,6 @@ struct orig_state {
 	int		 seen_any;
 };
 
-/* 1 when v is a 26-character Crockford base32 value. */
-static int
-track_id_ok(const char *v, size_t n)
-{
-	size_t	 i;
-
-	if (n != TRACK_ID_LEN)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!isdigit((unsigned char)v[i]) && !(isupper((unsigned char)
-		    v[i]) && strchr("ILOU", v[i]) == NULL) &&
-		    !(islower((unsigned char)v[i]) && strchr("ilou",
-		    v[i]) == NULL))
-			return 0;
-	return 1;
-}
-
 static void
 orig_field(void *arg, const char *n, size_t nlen, const char *v, size_t vlen)
 {
@@ -1012,7 +1010,7 @@ orig_field(void *arg, const char *n, size_t nlen, const char *v, size_t vlen)
 	os->seen_any = 1;
 	if (nlen == strlen(th) && strncasecmp(n, th, nlen) == 0) {
 		trim(&p, &pl);
-		if (!MT_BYTES_ISSET(&rec->orig_track_id) && track_id_ok(p, pl))
+		if (!MT_BYTES_ISSET(&rec->orig_track_id) && trackid_valid(p, pl))
 			set_clean(rec, &rec->orig_track_id, p, pl, 64);
 	} else if (FIELD("Message-ID")) {
 		if (!MT_BYTES_ISSET(&rec->orig_message_id)) {
@@ -1066,7 +1064,7 @@ find_track_id(struct ctx *c, const char *s, size_t n)
 			p++;
 		for (k = 0; p + k < s + n && isalnum((unsigned char)p[k]); k++)
 			;
-		if (track_id_ok(p, k)) {
+		if (trackid_valid(p, k)) {
 			set_clean(c->rec, &c->rec->orig_track_id, p, k, 64);
 			return;
 		}
@@ -1232,7 +1230,7 @@ static void
 codes_from_text(struct mt_bounce_rec *rec, struct mt_bounce_rcpt *r,
     const char *s, size_t n)
 {
-	size_t	 sl;
+	size_t	 sl, i;
 	long	 o;
 	int	 code;
 
@@ -1240,8 +1238,20 @@ codes_from_text(struct mt_bounce_rec *rec, struct mt_bounce_rcpt *r,
 		if ((o = find_status(s, n, 1, &sl)) >= 0)
 			set_clean(rec, &r->status, s + o, sl, 16);
 	}
-	if (r->reply_code == 0 && (code = find_reply(s, n, 1)) != 0)
+	if (r->reply_code != 0)
+		return;
+	/* The first line with a failure reply; on it the last reply, as an
+	 * MTA that quotes another's reply puts its own code first ("554
+	 * <a>... 550 Host unknown"). */
+	for (i = 0; i + 3 <= n; i++) {
+		if ((code = reply_at(s, n, i, 1)) == 0)
+			continue;
 		r->reply_code = code;
+		for (i += 3; i + 3 <= n && s[i] != '\n'; i++)
+			if ((code = reply_at(s, n, i, 1)) != 0)
+				r->reply_code = code;
+		return;
+	}
 }
 
 /* Phrases that introduce the list of failed recipients. */
@@ -1275,7 +1285,7 @@ free_text(struct ctx *c, const char *s, size_t n)
 	struct cand	 cand[MAX_CAND];
 	struct skip	 sk;
 	size_t		 pos, st, al, i, j, nc = 0, end, bstart, from = 0;
-	size_t		 lastline = (size_t)-1, k, keep;
+	size_t		 lastline = (size_t)-1, k, keep, scan, ls;
 	int		 pass;
 	struct mt_bounce_rcpt *r;
 	const char	*h;
@@ -1299,11 +1309,15 @@ free_text(struct ctx *c, const char *s, size_t n)
 			sk.n = 0;
 		pos = from;
 		lastline = (size_t)-1;
+		scan = ls = 0;
 		while (nc < MAX_CAND && next_addr(s, n, &pos, &st, &al) == 0) {
 			if (skipped(&sk, s + st, al) || sender_context(s, st))
 				continue;
-			for (i = st; i > 0 && s[i - 1] != '\n'; i--)
-				;
+			/* The line's start, scanning forward only: linear. */
+			for (; scan < st; scan++)
+				if (s[scan] == '\n')
+					ls = scan + 1;
+			i = ls;
 			if (i == lastline)	/* one recipient per line */
 				continue;
 			for (j = 0; j < nc; j++)
@@ -1364,6 +1378,120 @@ free_text(struct ctx *c, const char *s, size_t n)
 	/* One recipient and codes elsewhere in the report: take them. */
 	if (rec->n_rcpts == 1)
 		codes_from_text(rec, &rec->rcpts[0], s, n);
+}
+
+/* ---------------------------------------------------------------- Amazon SES notifications */
+
+/*
+ * The value of "key":"value" in j[0..n) (backslashes already removed);
+ * NULL when absent.  *vl gets its length.
+ */
+static const char *
+json_value(const char *j, size_t n, const char *key, size_t *vl)
+{
+	char		 pat[48];
+	const char	*h, *e;
+
+	snprintf(pat, sizeof(pat), "\"%s\":\"", key);
+	if ((h = ci_find(j, n, pat)) == NULL)
+		return NULL;
+	h += strlen(pat);
+	if ((e = memchr(h, '"', n - (size_t)(h - j))) == NULL)
+		return NULL;
+	*vl = (size_t)(e - h);
+	return h;
+}
+
+/*
+ * Amazon SES sends its bounce, complaint and delivery notifications as
+ * JSON in a plain message (or inside an SNS envelope, escaped).  Returns 1
+ * when the text was one.
+ */
+static int
+ses_notification(struct ctx *c)
+{
+	struct mt_bounce_rec *rec = c->rec;
+	struct mt_bounce_rcpt *r;
+	char		*j;
+	const char	*v, *p, *end;
+	size_t		 n = 0, i, vl, k;
+
+	if (c->text.len == 0 || ci_find(c->text.p, c->text.len,
+	    "notificationType") == NULL)
+		return 0;
+	if ((j = malloc(c->text.len + 1)) == NULL)
+		return 0;
+	for (i = 0; i < c->text.len; i++)
+		if (c->text.p[i] != '\\')
+			j[n++] = c->text.p[i];
+	j[n] = '\0';
+	if ((v = json_value(j, n, "notificationType", &vl)) == NULL) {
+		free(j);
+		return 0;
+	}
+	rec->format = "amazon-ses";
+	if (vl == 6 && strncasecmp(v, "Bounce", 6) == 0) {
+		p = j;
+		while ((p = ci_find(p, n - (size_t)(p - j),
+		    "\"emailAddress\":\"")) != NULL) {
+			end = memchr(p, '}', n - (size_t)(p - j));
+			k = end != NULL ? (size_t)(end - p) : n - (size_t)(p - j);
+			if ((r = bounce_rec_add_rcpt(rec)) == NULL)
+				break;
+			if ((v = json_value(p, k, "emailAddress", &vl)) != NULL)
+				set_addr(rec, &r->recipient, v, vl);
+			if ((v = json_value(p, k, "action", &vl)) != NULL)
+				set_clean(rec, &r->action, v, vl, 32);
+			if ((v = json_value(p, k, "status", &vl)) != NULL)
+				set_clean(rec, &r->status, v, vl, 16);
+			if ((v = json_value(p, k, "diagnosticCode", &vl)) !=
+			    NULL) {
+				strip_type(&v, &vl);
+				set_clean(rec, &r->diagnostic, v, vl,
+				    MT_BOUNCE_VALUE_MAX);
+			}
+			p += k;
+		}
+	} else if (vl == 9 && strncasecmp(v, "Complaint", 9) == 0) {
+		rec->kind = MT_BOUNCE_FEEDBACK;
+		rec->format = "amazon-ses";
+		p = j;
+		while ((p = ci_find(p, n - (size_t)(p - j),
+		    "\"emailAddress\":\"")) != NULL) {
+			if ((v = json_value(p, n - (size_t)(p - j),
+			    "emailAddress", &vl)) == NULL)
+				break;
+			if ((r = bounce_rec_add_rcpt(rec)) == NULL)
+				break;
+			set_addr(rec, &r->recipient, v, vl);
+			p = v + vl;
+		}
+	} else if (vl == 8 && strncasecmp(v, "Delivery", 8) == 0 &&
+	    (p = ci_find(j, n, "\"recipients\":[")) != NULL) {
+		const char *resp = json_value(j, n, "smtpResponse", &k);
+
+		end = memchr(p, ']', n - (size_t)(p - j));
+		if (end == NULL)
+			end = j + n;
+		p += 14;
+		while (p < end) {
+			const char *q = memchr(p, '"', (size_t)(end - p)), *e;
+
+			if (q == NULL || (e = memchr(q + 1, '"',
+			    (size_t)(end - q - 1))) == NULL)
+				break;
+			if ((r = bounce_rec_add_rcpt(rec)) == NULL)
+				break;
+			set_addr(rec, &r->recipient, q + 1, (size_t)(e - q - 1));
+			mt_bytes_setstr(&r->action, "delivered", 32);
+			if (resp != NULL)
+				set_clean(rec, &r->diagnostic, resp, k,
+				    MT_BOUNCE_VALUE_MAX);
+			p = e + 1;
+		}
+	}
+	free(j);
+	return rec->n_rcpts > 0;
 }
 
 /* ---------------------------------------------------------------- kinds */
@@ -1509,22 +1637,32 @@ status_generic(const struct mt_bytes *st)
 	    strcmp(st->data + 1, ".4.7") == 0);
 }
 
-/* The first failure code in the diagnostic that differs from Status. */
+/*
+ * The failure code in the diagnostic that differs from Status: the first
+ * written right after a reply code ("550 5.7.1", "550-'5.7.1"), else the
+ * first.
+ */
 static long
 diag_status(const struct mt_bounce_rcpt *r)
 {
 	const char *d = r->diagnostic.data;
-	size_t	 n = r->diagnostic.len, off = 0, sl;
-	long	 o;
+	size_t	 n = r->diagnostic.len, off = 0, sl, k;
+	long	 o, first = -1;
 
 	while (off < n && (o = find_status(d + off, n - off, 1, &sl)) >= 0) {
 		o += (long)off;
-		if (!MT_BYTES_ISSET(&r->status) || sl != r->status.len ||
-		    memcmp(d + o, r->status.data, sl) != 0)
-			return o;
 		off = (size_t)o + sl;
+		if (MT_BYTES_ISSET(&r->status) && sl == r->status.len &&
+		    memcmp(d + o, r->status.data, sl) == 0)
+			continue;
+		if (first < 0)
+			first = o;
+		for (k = 4; k <= 5; k++)
+			if ((size_t)o >= k && reply_at(d, n, (size_t)o - k,
+			    1) != 0)
+				return o;
 	}
-	return -1;
+	return first;
 }
 
 static size_t
@@ -1565,16 +1703,23 @@ static void
 text_diag(struct ctx *c, struct mt_bounce_rcpt *r)
 {
 	const char *t = c->text.p, *hit, *ls, *le;
-	size_t	 n = report_end(c->text.p, c->text.len);
+	size_t	 n = c->rend < TEXT_SEARCH_MAX ? c->rend : TEXT_SEARCH_MAX;
 	int	 code;
 
 	if (MT_BYTES_ISSET(&r->recipient) && r->recipient.len > 0 &&
 	    (hit = ci_find(t, n, r->recipient.data)) != NULL) {
 		for (ls = hit; ls > t && ls[-1] != '\n'; ls--)
 			;
-		for (le = hit; le < t + n; le++)
-			if (*le == '\n' && (le + 1 == t + n || le[1] == '\n'))
-				break;
+		/* Its own line when that holds a reply, else up to a
+		 * blank line. */
+		le = memchr(hit, '\n', n - (size_t)(hit - t));
+		if (le == NULL)
+			le = t + n;
+		if (find_reply(ls, (size_t)(le - ls), 1) == 0)
+			for (; le < t + n; le++)
+				if (*le == '\n' && (le + 1 == t + n ||
+				    le[1] == '\n'))
+					break;
 		if (!MT_BYTES_ISSET(&r->diagnostic) &&
 		    find_reply(ls, (size_t)(le - ls), 1) != 0)
 			set_clean(c->rec, &r->diagnostic, ls, (size_t)(le - ls),
@@ -1610,7 +1755,7 @@ static void
 set_default_status(struct ctx *c, struct mt_bounce_rcpt *r)
 {
 	const char *t = c->text.p;
-	size_t	 n = c->text.len > 0 ? report_end(c->text.p, c->text.len) : 0;
+	size_t	 n = c->rend;
 	int	 temp = 0;
 
 	if (r->diagnostic.data != NULL && any_phrase(r->diagnostic.data,
@@ -1635,7 +1780,7 @@ finish_rcpts(struct ctx *c)
 {
 	struct mt_bounce_rec *rec = c->rec;
 	struct mt_bounce_rcpt *r;
-	size_t	 i;
+	size_t	 i, sl;
 	long	 o;
 	int	 any_failed = 0, any_delayed = 0, any_ok = 0, code;
 
@@ -1645,6 +1790,12 @@ finish_rcpts(struct ctx *c)
 		    MT_BYTES_ISSET(&r->orig_recipient))
 			mt_bytes_set(&r->recipient, r->orig_recipient.data,
 			    r->orig_recipient.len, MT_BOUNCE_VALUE_MAX);
+		if (!MT_BYTES_ISSET(&r->status) &&
+		    MT_BYTES_ISSET(&r->diagnostic) && diag_status(r) < 0 &&
+		    (o = find_status(r->diagnostic.data, r->diagnostic.len, 0,
+		    &sl)) >= 0)
+			set_clean(rec, &r->status, r->diagnostic.data + o, sl,
+			    16);
 		if (c->have_ds && c->text.len > 0 &&
 		    (!MT_BYTES_ISSET(&r->diagnostic) ||
 		    diag_reply(r) == 0))
@@ -1662,9 +1813,11 @@ finish_rcpts(struct ctx *c)
 				    r->diagnostic.data + o, diag_status_len(r, o),
 				    16);
 				/* The reply code written with it, if any. */
-				if (o >= 4 && (code = reply_at(
+				if ((o >= 4 && (code = reply_at(
 				    r->diagnostic.data, r->diagnostic.len,
-				    (size_t)o - 4, 1)) != 0)
+				    (size_t)o - 4, 1)) != 0) || (o >= 5 &&
+				    (code = reply_at(r->diagnostic.data,
+				    r->diagnostic.len, (size_t)o - 5, 1)) != 0))
 					r->reply_code = code;
 			}
 		}
@@ -1857,7 +2010,7 @@ dsn_parse(const char *msg, size_t len, const struct dsn_limits *limits)
 	find_track_id(&c, c.orig.p, c.orig.len);
 	find_track_id(&c, c.text.p, c.text.len);
 	find_track_id(&c, c.rest.p, c.rest.len);
-	rend = c.text.len > 0 ? report_end(c.text.p, c.text.len) : 0;
+	rend = c.rend = c.text.len > 0 ? report_end(c.text.p, c.text.len) : 0;
 	if (!MT_BYTES_ISSET(&rec->orig_message_id) && c.text.len > rend)
 		inline_headers(&c, c.text.p + rend, c.text.len - rend);
 
@@ -1907,6 +2060,9 @@ dsn_parse(const char *msg, size_t len, const struct dsn_limits *limits)
 		if (rec->n_rcpts > 0)
 			rec->format = "rfc3464";
 	}
+	if (rec->n_rcpts == 0 && ses_notification(&c) &&
+	    rec->kind == MT_BOUNCE_FEEDBACK)
+		goto classify_special;
 	if (rec->n_rcpts == 0) {
 		int	 body = c.text.len > 0 && any_phrase(c.text.p, rend,
 		    bounce_bodies, sizeof(bounce_bodies) /
