@@ -35,6 +35,7 @@
 #include <libgen.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -238,14 +239,10 @@ rewind_to_handed(struct logfollow *lf)
 	lf->skipping = lf->skip_quiet = lf->handed_off == lf->quiet_off;
 	lf->p_lines = lf->p_unparsed = lf->p_too_long = 0;
 	lf->first_pending_us = 0;
-	if ((b = log_batch_new(MT_SOURCE_FOLLOWER)) != NULL) {
-		log_batch_free(lf->batch);
-		lf->batch = b;
-	} else {
-		/* Keep the old one, emptied by hand. */
-		log_batch_free(lf->batch);
-		lf->batch = NULL;
-	}
+	/* NULL when out of memory: the next step allocates again. */
+	b = log_batch_new(MT_SOURCE_FOLLOWER);
+	log_batch_free(lf->batch);
+	lf->batch = b;
 }
 
 static void
@@ -570,7 +567,8 @@ read_lines(struct logfollow *lf)
 		    (nl = memchr(lf->buf + i, '\n', total - i)) != NULL) {
 			len = (size_t)(nl - (lf->buf + start));
 			if (len > MLOG_MAX_LINE) {
-				/* Only possible within one chunk. */
+				/* A kept partial line grew past the
+				 * bound with this chunk: skipped. */
 				lf->p_too_long++;
 				lf->p_lines++;
 				if (lf->first_pending_us == 0)
@@ -580,11 +578,9 @@ read_lines(struct logfollow *lf)
 			lines++;
 			start = i = (size_t)(nl - lf->buf) + 1;
 			lf->done_off = base + (int64_t)start;
-			if (lf->batch == NULL ||
-			    lf->batch->n >= lf->opts.batch_max) {
-				if (hand_over(lf) != 0)
-					return -1;
-			}
+			if (lf->batch->n >= lf->opts.batch_max &&
+			    hand_over(lf) != 0)
+				return -1;
 		}
 		/* The partial line: keep it, unless it is already too long. */
 		len = total - start;
