@@ -98,6 +98,7 @@ struct logfollow {
 	struct mt_log_batch	*batch;
 	uint64_t		 p_lines, p_unparsed, p_too_long;
 	int64_t			 first_pending_us;	/* monotonic; 0 = none */
+	int64_t			 last_hand_us;	/* monotonic, last accepted */
 
 	/* Retries (missing file, refused batch). */
 	int64_t			 retry_at_us;	/* monotonic; 0 = none */
@@ -331,6 +332,7 @@ hand_over(struct logfollow *lf)
 	lf->handed_off = lf->done_off;
 	lf->p_lines = lf->p_unparsed = lf->p_too_long = 0;
 	lf->first_pending_us = 0;
+	lf->last_hand_us = mt_mono_us();
 	lf->pos_dirty = 0;
 	lf->backoff_ms = 0;
 	lf->retry_at_us = 0;
@@ -738,11 +740,15 @@ logfollow_poll_once(struct logfollow *lf, int force)
 		break;
 	}
 
+	/*
+	 * At most one record per batch_ms besides full ones: what was read
+	 * goes at once when the last hand-over is that old (a quiet log's
+	 * line waits for nothing), else when that time comes.
+	 */
 	if (force || (lf->batch != NULL &&
 	    lf->batch->n >= lf->opts.batch_max) ||
-	    (lf->first_pending_us != 0 && mt_mono_us() -
-	    lf->first_pending_us >= (int64_t)lf->opts.batch_ms * 1000) ||
-	    (lf->first_pending_us == 0 && pending(lf)))
+	    mt_mono_us() - lf->last_hand_us >=
+	    (int64_t)lf->opts.batch_ms * 1000)
 		(void)hand_over(lf);
 	return lines;
 }
@@ -770,8 +776,8 @@ follow_thread(void *arg)
 
 		now = mt_mono_us();
 		wait_us = (int64_t)lf->opts.poll_ms * 1000;
-		if (lf->first_pending_us != 0) {
-			due = lf->first_pending_us +
+		if (pending(lf)) {
+			due = lf->last_hand_us +
 			    (int64_t)lf->opts.batch_ms * 1000 - now;
 			if (due < wait_us)
 				wait_us = due > 1000 ? due : 1000;

@@ -118,7 +118,9 @@ int	 logfollow_start(struct logfollow *lf, char *err, size_t errlen);
  * One step, for tests (and the thread): on the first call find the start
  * position; then check the file's identity and size, read what was
  * appended, and hand over the batch when it is full, when batch_ms passed
- * since its first line, or when force is set.  Returns the number of
+ * since the last hand-over (so a quiet log's line goes at once and a busy
+ * log gives at most one record per batch_ms besides full ones), or when
+ * force is set.  Returns the number of
  * complete lines read in this step, or -1 when the file is not there.
  */
 int	 logfollow_poll_once(struct logfollow *lf, int force);
