@@ -124,6 +124,20 @@ wait_q 30 "SELECT COUNT(*) FROM queue_events e JOIN messages m
 is "$?" 0 "hard.example: Postfix's own non-delivery notice is linked" ||
     diag "$(q "SELECT kind, queue_id, related_queue_id FROM queue_events")"
 
+# ---------------------------------------------------------------- postfix logrotate
+# The file is renamed and compressed; the next line creates a new one.
+postfix -c "$PF/conf" logrotate >"$T/logrotate.out" 2>&1
+is "$?" 0 "postfix logrotate"
+swaks --server "127.0.0.1:$SMTP_PORT" --helo client.example \
+    --from sender@origin.example --to user@ok.example \
+    --header "Message-Id: <rot.$TAG@origin.example>" \
+    --header "Subject: after logrotate" >"$T/swaks-rot.out" 2>&1
+wait_q 30 "SELECT COUNT(*) FROM delivery_events d JOIN messages m
+    ON d.message = m.id WHERE m.message_id = '<rot.$TAG@origin.example>'
+    AND d.status = 'sent'" 1
+is "$?" 0 "after postfix logrotate: the new file is followed" ||
+    diag "$(ls -l "$PF"; grep 'log follower' "$T/milter.log")"
+
 # ---------------------------------------------------------------- a returning bounce
 TRACK=$(q "SELECT track_id FROM messages
     WHERE message_id = '<ok.$TAG@origin.example>'")
