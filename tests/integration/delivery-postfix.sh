@@ -138,6 +138,24 @@ wait_q 30 "SELECT COUNT(*) FROM delivery_events d JOIN messages m
 is "$?" 0 "after postfix logrotate: the new file is followed" ||
     diag "$(ls -l "$PF"; grep 'log follower' "$T/milter.log")"
 
+# postlogd creates the new file mode 0600 (root): a milter running as its
+# own user could not read it.  The documented rotation keeps the mode:
+# rename, create the file 0640 for the milter's group, postfix reload.
+like "$(stat -c %a "$PF/maillog")" '^600$' \
+    "the file postlogd created after logrotate is mode 0600"
+mv "$PF/maillog" "$PF/maillog.1"
+install -m 0640 -o root -g postfix /dev/null "$PF/maillog"
+postfix -c "$PF/conf" reload >/dev/null 2>&1
+swaks --server "127.0.0.1:$SMTP_PORT" --helo client.example \
+    --from sender@origin.example --to user@ok.example \
+    --header "Message-Id: <rot2.$TAG@origin.example>" \
+    --header "Subject: after rename and reload" >"$T/swaks-rot2.out" 2>&1
+wait_q 30 "SELECT COUNT(*) FROM delivery_events d JOIN messages m
+    ON d.message = m.id WHERE m.message_id = '<rot2.$TAG@origin.example>'
+    AND d.status = 'sent'" 1
+is "$?" 0 "rename, create 0640, postfix reload: the new file is followed"
+is "$(stat -c %a "$PF/maillog")" 640 "and keeps the mode it was created with"
+
 # ---------------------------------------------------------------- a returning bounce
 TRACK=$(q "SELECT track_id FROM messages
     WHERE message_id = '<ok.$TAG@origin.example>'")
