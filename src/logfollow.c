@@ -211,7 +211,7 @@ take_line(struct logfollow *lf, const char *line, size_t len)
 	lf->p_lines++;
 	kind = lf->opts.handle_line(lf->opts.line_arg, line, len, lf->batch);
 	if (kind < 0)
-		error_hit(lf, "log follower: out of memory: a log event of "
+		error_hit(lf, "out of memory: a log event of "
 		    "%s is not recorded", lf->epath);
 	else if (kind == MLOG_UNPARSED || kind == MLOG_BAD_STAMP)
 		lf->p_unparsed++;
@@ -278,7 +278,7 @@ hand_over(struct logfollow *lf)
 	if ((next = log_batch_new(MT_SOURCE_FOLLOWER)) == NULL ||
 	    (rec = record_new(MT_RECORD_LOGBATCH)) == NULL) {
 		log_batch_free(next);
-		error_hit(lf, "log follower: out of memory handing over a "
+		error_hit(lf, "out of memory handing over a "
 		    "batch");
 		rewind_to_handed(lf);
 		back_off(lf);
@@ -298,7 +298,7 @@ hand_over(struct logfollow *lf)
 	if (log_batch_set_position(lf->batch, &pos) != 0) {
 		record_free(rec);
 		log_batch_free(next);
-		error_hit(lf, "log follower: out of memory handing over a "
+		error_hit(lf, "out of memory handing over a "
 		    "batch");
 		rewind_to_handed(lf);
 		back_off(lf);
@@ -438,7 +438,8 @@ open_rotated(struct logfollow *lf)
 /*
  * Open the path and decide where to start: the stored position when this
  * is the file it names, else the beginning, or the end on a first run.
- * 0, or -1 when the file cannot be opened.
+ * 0; -1 when there is no file at the path, -2 when it cannot be opened
+ * (logged).
  */
 static int
 open_file(struct logfollow *lf)
@@ -448,10 +449,12 @@ open_file(struct logfollow *lf)
 	int		 fd, same;
 
 	if ((fd = open(lf->path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
-		if (errno != ENOENT)
-			error_hit(lf, "log follower: cannot open %s: %s",
+		if (errno != ENOENT) {
+			error_hit(lf, "cannot open %s: %s",
 			    lf->epath, strerror(errno));
-		else if (lf->have_stored && open_rotated(lf)) {
+			return -2;
+		}
+		if (lf->have_stored && open_rotated(lf)) {
 			/* Gone, not yet created again: the old one first. */
 			lf->have_stored = 0;
 			lf->ever_opened = 1;
@@ -460,10 +463,10 @@ open_file(struct logfollow *lf)
 		return -1;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		error_hit(lf, "log follower: %s is not a regular file",
+		error_hit(lf, "%s is not a regular file",
 		    lf->epath);
 		close(fd);
-		return -1;
+		return -2;
 	}
 	lf->fd = fd;
 	lf->dev = (uint64_t)st.st_dev;
@@ -524,7 +527,7 @@ read_lines(struct logfollow *lf)
 	if (lf->batch == NULL)
 		return 0;
 	if (lf->buf == NULL && (lf->buf = malloc(cap)) == NULL) {
-		error_hit(lf, "log follower: out of memory");
+		error_hit(lf, "out of memory");
 		return 0;
 	}
 	for (;;) {
@@ -536,7 +539,7 @@ read_lines(struct logfollow *lf)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			error_hit(lf, "log follower: reading %s: %s", lf->epath,
+			error_hit(lf, "reading %s: %s", lf->epath,
 			    strerror(errno));
 			return lines;
 		}
@@ -634,7 +637,7 @@ load_stored(struct logfollow *lf)
 	rc = lf->opts.load_position(lf->opts.position_arg, lf->path,
 	    &lf->stored, err, sizeof(err));
 	if (rc < 0) {
-		error_hit(lf, "log follower: cannot read the stored position "
+		error_hit(lf, "cannot read the stored position "
 		    "of %s: %s (starting as on a first run)", lf->epath, err);
 		return;
 	}
@@ -654,18 +657,18 @@ logfollow_poll_once(struct logfollow *lf, int force)
 		load_stored(lf);
 	if (lf->batch == NULL &&
 	    (lf->batch = log_batch_new(MT_SOURCE_FOLLOWER)) == NULL) {
-		error_hit(lf, "log follower: out of memory");
+		error_hit(lf, "out of memory");
 		return 0;
 	}
 	if (!force && lf->retry_at_us != 0 && now < lf->retry_at_us)
 		return 0;
 
 	if (lf->fd < 0) {
-		if (open_file(lf) != 0) {
+		if ((rc = open_file(lf)) != 0) {
 			/* A log that appears later is new: read it whole. */
 			if (!lf->ever_opened)
 				lf->was_missing = 1;
-			if (!lf->missing)
+			if (!lf->missing && rc == -1)
 				mt_burst_hit(&lf->burst_missing, LOG_WARNING,
 				    lf->epath);
 			lf->missing = 1;
@@ -673,7 +676,7 @@ logfollow_poll_once(struct logfollow *lf, int force)
 			return -1;
 		}
 		if (lf->missing)
-			mt_log(LOG_NOTICE, "log follower: %s is back",
+			mt_log(LOG_NOTICE, "log follower: %s is open now",
 			    lf->epath);
 		lf->missing = 0;
 		lf->backoff_ms = 0;
@@ -682,7 +685,7 @@ logfollow_poll_once(struct logfollow *lf, int force)
 
 	for (;;) {
 		if (fstat(lf->fd, &st) != 0) {
-			error_hit(lf, "log follower: fstat %s: %s", lf->epath,
+			error_hit(lf, "fstat %s: %s", lf->epath,
 			    strerror(errno));
 			return lines;
 		}

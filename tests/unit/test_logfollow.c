@@ -364,6 +364,27 @@ test_disappearing_file(void **state)
 	logfollow_stop(lf);
 }
 
+
+/* Something at the path that cannot be read: an error, retried. */
+static void
+test_unreadable_path(void **state)
+{
+	struct logfollow		*lf;
+	struct logfollow_counters	 c;
+
+	(void)state;
+	assert_int_equal(mkdir(t.path, 0755), 0);
+	lf = follower(0);
+	assert_int_equal(logfollow_poll_once(lf, 1), -1);
+	counters(lf, &c);
+	assert_int_equal(c.errors, 1);
+	assert_int_equal(rmdir(t.path), 0);
+	APPEND("q:U1\n");
+	logfollow_poll_once(lf, 1);
+	want_events("U1");
+	logfollow_stop(lf);
+}
+
 static void
 test_resume_from_stored_position(void **state)
 {
@@ -635,6 +656,7 @@ main(void)
 		T(test_rename_rotation),
 		T(test_copytruncate),
 		T(test_disappearing_file),
+		T(test_unreadable_path),
 		T(test_resume_from_stored_position),
 		T(test_rotated_while_stopped),
 		T(test_first_run_start),
