@@ -52,6 +52,7 @@
 #define LF_CHUNK	65536		/* bytes read at a time */
 #define LF_HEAD_MAX	1024		/* bytes of the first line hashed */
 #define LF_BACKOFF_MAX_MS 5000		/* longest wait between retries */
+#define LF_REFUSED_BACKOFF_MAX_MS 1000	/* ... of a batch the journal refused */
 #define LF_STOP_RETRY_MS 2000		/* at stop: how long a refused batch is retried */
 #define LF_BURST_PERIOD	300		/* seconds between repeated log lines */
 #define LF_READ_BUDGET	(16 * 1024 * 1024) /* bytes read per step, then
@@ -99,6 +100,8 @@ struct logfollow {
 	uint64_t		 p_lines, p_unparsed, p_too_long;
 	int64_t			 first_pending_us;	/* monotonic; 0 = none */
 	int64_t			 last_hand_us;	/* monotonic, last accepted */
+	size_t			 cur_max;	/* events per batch now: halved
+						   on a refusal, back up after */
 
 	/* Retries (missing file, refused batch). */
 	int64_t			 retry_at_us;	/* monotonic; 0 = none */
@@ -246,16 +249,23 @@ rewind_to_handed(struct logfollow *lf)
 	lf->batch = b;
 }
 
+/* Wait before the next try: from the poll interval, doubling up to max_ms. */
 static void
-back_off(struct logfollow *lf)
+back_off_max(struct logfollow *lf, int max_ms)
 {
 	if (lf->backoff_ms == 0)
 		lf->backoff_ms = lf->opts.poll_ms;
-	else if (lf->backoff_ms < LF_BACKOFF_MAX_MS)
+	else if (lf->backoff_ms < max_ms)
 		lf->backoff_ms *= 2;
-	if (lf->backoff_ms > LF_BACKOFF_MAX_MS)
-		lf->backoff_ms = LF_BACKOFF_MAX_MS;
+	if (lf->backoff_ms > max_ms)
+		lf->backoff_ms = max_ms;
 	lf->retry_at_us = mt_mono_us() + (int64_t)lf->backoff_ms * 1000;
+}
+
+static void
+back_off(struct logfollow *lf)
+{
+	back_off_max(lf, LF_BACKOFF_MAX_MS);
 }
 
 /*
@@ -316,7 +326,11 @@ hand_over(struct logfollow *lf)
 		    lf->epath);
 		mt_burst_hit(&lf->burst_refused, LOG_WARNING, detail);
 		rewind_to_handed(lf);
-		back_off(lf);
+		/* The writer commits every commit interval: try again soon. */
+		back_off_max(lf, LF_REFUSED_BACKOFF_MAX_MS);
+		/* A batch larger than the queue's bound would never fit. */
+		if (lf->cur_max > 1)
+			lf->cur_max /= 2;
 		return -1;
 	}
 	pthread_mutex_lock(&lf->lock);
@@ -333,6 +347,9 @@ hand_over(struct logfollow *lf)
 	lf->p_lines = lf->p_unparsed = lf->p_too_long = 0;
 	lf->first_pending_us = 0;
 	lf->last_hand_us = mt_mono_us();
+	if (lf->cur_max < lf->opts.batch_max)
+		lf->cur_max = lf->cur_max * 2 < lf->opts.batch_max ?
+		    lf->cur_max * 2 : lf->opts.batch_max;
 	lf->pos_dirty = 0;
 	lf->backoff_ms = 0;
 	lf->retry_at_us = 0;
@@ -583,7 +600,7 @@ read_lines(struct logfollow *lf)
 			lines++;
 			start = i = (size_t)(nl - lf->buf) + 1;
 			lf->done_off = base + (int64_t)start;
-			if (lf->batch->n >= lf->opts.batch_max &&
+			if (lf->batch->n >= lf->cur_max &&
 			    hand_over(lf) != 0)
 				return -1;
 		}
@@ -748,8 +765,7 @@ logfollow_poll_once(struct logfollow *lf, int force)
 	 * goes at once when the last hand-over is that old (a quiet log's
 	 * line waits for nothing), else when that time comes.
 	 */
-	if (force || (lf->batch != NULL &&
-	    lf->batch->n >= lf->opts.batch_max) ||
+	if (force || (lf->batch != NULL && lf->batch->n >= lf->cur_max) ||
 	    mt_mono_us() - lf->last_hand_us >=
 	    (int64_t)lf->opts.batch_ms * 1000)
 		(void)hand_over(lf);
@@ -842,6 +858,7 @@ logfollow_new(const struct logfollow_opts *opts, char *err, size_t errlen)
 		lf->opts.batch_ms = 200;
 	if (lf->opts.batch_max == 0 || lf->opts.batch_max > MT_LOG_BATCH_MAX)
 		lf->opts.batch_max = MT_LOG_BATCH_MAX;
+	lf->cur_max = lf->opts.batch_max;
 	if (lf->opts.submit == NULL) {
 		lf->opts.submit = submit_journal;
 		lf->opts.submit_arg = opts->journal;

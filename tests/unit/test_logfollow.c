@@ -39,6 +39,7 @@ static struct {
 	size_t		 nev;
 	size_t		 batches;
 	int		 refuse;	/* refuse this many submits */
+	size_t		 refuse_over;	/* refuse batches bigger (0 = no) */
 	int		 refused;
 	size_t		 longest;	/* longest line given to the handler */
 	struct mt_log_position last;	/* of the last accepted batch */
@@ -89,8 +90,9 @@ fake_submit(void *arg, struct mt_record *rec)
 	assert_int_equal(rec->kind, MT_RECORD_LOGBATCH);
 	assert_non_null(b);
 	assert_true(b->has_position);
-	if (t.refuse > 0) {
-		t.refuse--;
+	if (t.refuse > 0 || (t.refuse_over > 0 && b->n > t.refuse_over)) {
+		if (t.refuse > 0)
+			t.refuse--;
 		t.refused++;
 		record_free(rec);
 		return JOURNAL_QUEUE_FULL;
@@ -575,6 +577,34 @@ test_queue_full_retries(void **state)
 	want_events("F1 F2 F3 F4");
 }
 
+
+/* A batch bigger than the journal's queue bound: smaller ones, no loss. */
+static void
+test_batch_too_big_for_queue(void **state)
+{
+	struct logfollow		*lf;
+	struct logfollow_counters	 c;
+	char				 line[32];
+	int				 i;
+
+	(void)state;
+	for (i = 0; i < 1000; i++) {
+		snprintf(line, sizeof(line), "q:Z%d\n", i);
+		APPEND(line);
+	}
+	t.refuse_over = 100;
+	lf = follower(0);
+	for (i = 0; i < 50 && t.nev < 1000; i++)
+		logfollow_poll_once(lf, 1);
+	assert_int_equal(t.nev, 1000);
+	assert_string_equal(t.ev[0], "Z0");
+	assert_string_equal(t.ev[999], "Z999");
+	counters(lf, &c);
+	assert_true(c.refused >= 1);
+	assert_int_equal(c.lines, 1000);
+	logfollow_stop(lf);
+}
+
 static void
 test_batches_by_count(void **state)
 {
@@ -663,6 +693,7 @@ main(void)
 		T(test_overlong_lines),
 		T(test_garbage_bytes),
 		T(test_queue_full_retries),
+		T(test_batch_too_big_for_queue),
 		T(test_batches_by_count),
 		T(test_thread),
 #undef T
