@@ -24,7 +24,9 @@
  * newline arrives; a batch holds at most batch_max events (<=
  * MT_LOG_BATCH_MAX).  When the journal refuses a batch (queue full) the
  * follower backs off, rewinds to the last position handed over and reads
- * the same lines again: nothing is dropped, the refusal is counted.
+ * the same lines again, in batches half as large (a batch over the queue's
+ * byte bound would never fit; the size doubles back after each accepted
+ * one): nothing is dropped, the refusal is counted.
  *
  * Thread safety: logfollow_start runs the follower on its own thread;
  * logfollow_counters may be called from any thread; everything else is for
