@@ -14,7 +14,9 @@
  * (opening the journal, what it holds, SQL functions),
  * row.c (a result row copied out of SQLite), out.c (escaping, tables,
  * colour, JSON), filter.c (find's filters as SQL), timeparse.c, match.c,
- * message.c (loading and printing messages), and cmd_*.c.
+ * message.c (loading and printing messages), delivery.c (what happened
+ * after the gateway: the delivery tables and each recipient's state),
+ * delivery_out.c (printing it), and cmd_*.c.
  *
  * Thread safety: the command is single-threaded; nothing here is shared.
  */
@@ -52,13 +54,16 @@ enum {
 	{ "help",	no_argument,	   NULL, 'h' }
 #define CLI_COMMON_SHORTOPTS	":c:j:h"
 
+struct cli_dlv_ctx;
+
 /* What a journal holds beyond version 1. */
 struct cli_journal {
 	sqlite3		*db;
 	char		*path;
 	int		 version;	/* PRAGMA user_version */
 	int		 has_auth;	/* spf_results, dkim_signatures, messages.spf_result */
-	int		 has_delivery;	/* a delivery_events table */
+	int		 has_delivery;	/* the delivery tables of schema 5 */
+	struct cli_dlv_ctx *dlv_fn;	/* the delivery SQL functions' state */
 };
 
 struct cli {
@@ -252,5 +257,6 @@ int	 cmd_stats(struct cli *cli, int argc, char **argv);
 int	 cmd_explain(struct cli *cli, int argc, char **argv);
 int	 cmd_export(struct cli *cli, int argc, char **argv);
 int	 cmd_tail(struct cli *cli, int argc, char **argv);
+int	 cmd_ingest(struct cli *cli, int argc, char **argv);
 
 #endif

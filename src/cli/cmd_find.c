@@ -25,7 +25,8 @@ static const char help[] =
 "\n"
 "List the messages that match every filter given, newest first, one line\n"
 "each: time, tracking ID, queue ID, outcome (with the number of rejected\n"
-"recipients), client, sender, first recipient, SPF, DKIM, subject.\n"
+"recipients), delivery (the recipients per state: \"2 delivered, 1\n"
+"deferred\"), client, sender, first recipient, SPF, DKIM, subject.\n"
 "\n"
 "Filters:\n"
 "  --from ADDR        sender: an address (any case), @domain, a glob with\n"
@@ -41,7 +42,10 @@ static const char help[] =
 "  --until TIME       before the end of TIME (--until 2026-11-25 includes\n"
 "                     that day)\n"
 "  --status LIST      accepted, rejected (a recipient was refused),\n"
-"                     tempfailed, aborted, disconnected; comma-separated\n"
+"                     tempfailed, aborted, disconnected, or a delivery\n"
+"                     state that any recipient is in: delivered,\n"
+"                     deferred, bounced, expired, pending, discarded,\n"
+"                     not-queued; comma-separated, any of them matches\n"
 "  --spf LIST         SPF result: pass, fail, softfail, neutral, none,\n"
 "                     temperror, permerror, skipped\n"
 "  --dkim LIST        DKIM result: pass, fail, neutral, policy, none,\n"
@@ -98,7 +102,9 @@ cmd_find(struct cli *cli, int argc, char **argv)
 	cli_setup_output(cli);
 	if (cli_open_journal(cli) < 0)
 		goto out;
-	if (cli_filter_check(&f, cli->j.has_auth, err, sizeof(err)) < 0) {
+	if (cli_filter_check(&f, cli->j.has_auth, err, sizeof(err)) < 0 ||
+	    cli_filter_check_delivery(&f, cli->j.has_delivery, err,
+	    sizeof(err)) < 0) {
 		rc = cli_usage_error(cli, "%s", err);
 		goto out;
 	}
