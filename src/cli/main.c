@@ -35,6 +35,8 @@ static const struct command {
 	{ "explain", cmd_explain,
 	  "what an SMTP reply code or enhanced status code means" },
 	{ "export", cmd_export, "messages as JSON Lines or CSV" },
+	{ "bounce", cmd_bounce,
+	  "what a returned bounce says (--record: into the journal)" },
 };
 
 #define N_COMMANDS	(sizeof(commands) / sizeof(commands[0]))
@@ -151,7 +153,7 @@ main(int argc, char *argv[])
 	}
 	if ((cmd = find_command(argv[optind])) == NULL)
 		return cli_usage_error(NULL, "no command \"%s\" (commands:"
-		    " show, find, tail, audit, stats, explain, export)",
+		    " show, find, tail, audit, stats, explain, export, bounce)",
 		    argv[optind]);
 	cli.cmd = cmd->name;
 	argc -= optind;
