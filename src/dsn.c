@@ -330,11 +330,65 @@ find_reply(const char *s, size_t n, int want_fail)
 
 /* ---------------------------------------------------------------- reasons: one place */
 
-/* Phrases first (they say more than a generic code), then codes. */
+/*
+ * The reason of a failed recipient, decided in this order:
+ *  1. an enhanced code that names one precisely (strong_codes: 5.1.2 no
+ *     such domain, 5.2.2 mailbox full, 5.7.26 authentication failed, ...);
+ *  2. the first phrase of reason_phrases found in the diagnostic, in table
+ *     order (specific phrases before generic ones);
+ *  3. a final failure with a temporary (4.X.X) code: retries ran out;
+ *  4. the enhanced code by prefix (weak_codes);
+ *  5. unknown.
+ */
+struct code_reason {
+	const char		*prefix;	/* "5.1.1", or "5.7." for a subject */
+	enum mt_bounce_reason	 reason;
+};
+
+static const struct code_reason strong_codes[] = {
+	{ "5.1.2", MT_REASON_HOST_UNKNOWN },
+	{ "5.1.10", MT_REASON_HOST_UNKNOWN },
+	{ "5.1.6", MT_REASON_USER_UNKNOWN },
+	{ "5.2.2", MT_REASON_MAILBOX_FULL },
+	{ "4.2.2", MT_REASON_MAILBOX_FULL },
+	{ "5.2.3", MT_REASON_MESSAGE_TOO_BIG },
+	{ "5.3.4", MT_REASON_MESSAGE_TOO_BIG },
+	{ "5.7.13", MT_REASON_SUSPENDED },
+	{ "5.7.23", MT_REASON_AUTH_FAILURE },
+	{ "5.7.24", MT_REASON_AUTH_FAILURE },
+	{ "5.7.25", MT_REASON_POLICY },
+	{ "5.7.26", MT_REASON_AUTH_FAILURE },
+	{ "5.7.27", MT_REASON_HOST_UNKNOWN },
+	{ "5.7.9", MT_REASON_POLICY },
+	{ "5.3.0", MT_REASON_SYSTEM },
+};
+
+static const struct code_reason weak_codes[] = {
+	{ "5.1.0", MT_REASON_USER_UNKNOWN },
+	{ "5.1.1", MT_REASON_USER_UNKNOWN },
+	{ "5.1.3", MT_REASON_USER_UNKNOWN },
+	{ "5.1.7", MT_REASON_POLICY },
+	{ "5.1.8", MT_REASON_POLICY },
+	{ "4.1.8", MT_REASON_POLICY },
+	{ "5.2.1", MT_REASON_SUSPENDED },
+	{ "4.4.7", MT_REASON_EXPIRED },
+	{ "5.4.7", MT_REASON_EXPIRED },
+	{ "5.4.4", MT_REASON_HOST_UNKNOWN },
+	{ "4.4.", MT_REASON_NETWORK },
+	{ "5.4.", MT_REASON_NETWORK },
+	{ "5.7.", MT_REASON_POLICY },
+	{ "4.7.", MT_REASON_POLICY },
+	{ "5.3.", MT_REASON_SYSTEM },
+	{ "4.3.", MT_REASON_SYSTEM },
+	{ "5.5.", MT_REASON_SYSTEM },
+	{ "5.6.", MT_REASON_SYSTEM },
+};
+
 static const struct {
 	const char		*phrase;
 	enum mt_bounce_reason	 reason;
 } reason_phrases[] = {
+	/* mailbox full */
 	{ "mailbox full", MT_REASON_MAILBOX_FULL },
 	{ "mailbox is full", MT_REASON_MAILBOX_FULL },
 	{ "over quota", MT_REASON_MAILBOX_FULL },
@@ -344,124 +398,153 @@ static const struct {
 	{ "exceeds the quota", MT_REASON_MAILBOX_FULL },
 	{ "insufficient disk space", MT_REASON_MAILBOX_FULL },
 	{ "mailbox size limit", MT_REASON_MAILBOX_FULL },
-	{ "user unknown", MT_REASON_USER_UNKNOWN },
-	{ "unknown user", MT_REASON_USER_UNKNOWN },
-	{ "no such user", MT_REASON_USER_UNKNOWN },
-	{ "no such mailbox", MT_REASON_USER_UNKNOWN },
-	{ "user not found", MT_REASON_USER_UNKNOWN },
-	{ "mailbox not found", MT_REASON_USER_UNKNOWN },
-	{ "mailbox unavailable", MT_REASON_USER_UNKNOWN },
-	{ "does not exist", MT_REASON_USER_UNKNOWN },
-	{ "doesn't exist", MT_REASON_USER_UNKNOWN },
-	{ "invalid recipient", MT_REASON_USER_UNKNOWN },
-	{ "recipient rejected", MT_REASON_USER_UNKNOWN },
-	{ "unknown recipient", MT_REASON_USER_UNKNOWN },
-	{ "address rejected", MT_REASON_USER_UNKNOWN },
-	{ "no mailbox", MT_REASON_USER_UNKNOWN },
-	{ "not a valid mailbox", MT_REASON_USER_UNKNOWN },
-	{ "no such recipient", MT_REASON_USER_UNKNOWN },
-	{ "unknown local part", MT_REASON_USER_UNKNOWN },
-	{ "unrouteable address", MT_REASON_USER_UNKNOWN },
-	{ "disabled", MT_REASON_SUSPENDED },
+	{ "exceeds allowed size", MT_REASON_MAILBOX_FULL },
+	{ "messages in recipient's mailbox exceeded", MT_REASON_MAILBOX_FULL },
+	/* suspended */
+	{ "account is locked", MT_REASON_SUSPENDED },
+	{ "temporary locked", MT_REASON_SUSPENDED },
+	{ "mailbox is frozen", MT_REASON_SUSPENDED },
+	{ "account disabled", MT_REASON_SUSPENDED },
+	{ "account has been disabled", MT_REASON_SUSPENDED },
+	{ "mailbox disabled", MT_REASON_SUSPENDED },
 	{ "suspended", MT_REASON_SUSPENDED },
 	{ "inactive", MT_REASON_SUSPENDED },
+	/* host unknown */
 	{ "host not found", MT_REASON_HOST_UNKNOWN },
 	{ "host unknown", MT_REASON_HOST_UNKNOWN },
 	{ "unknown host", MT_REASON_HOST_UNKNOWN },
+	{ "no such domain", MT_REASON_HOST_UNKNOWN },
 	{ "domain not found", MT_REASON_HOST_UNKNOWN },
-	{ "no mx", MT_REASON_HOST_UNKNOWN },
+	{ "domain name not found", MT_REASON_HOST_UNKNOWN },
+	{ "unrouteable address", MT_REASON_HOST_UNKNOWN },
+	{ "no smtp service", MT_REASON_HOST_UNKNOWN },
+	{ "doesn't receive email", MT_REASON_HOST_UNKNOWN },
+	{ "does not accept mail", MT_REASON_HOST_UNKNOWN },
+	{ "null mx", MT_REASON_HOST_UNKNOWN },
 	{ "name service error", MT_REASON_HOST_UNKNOWN },
-	{ "domain does not exist", MT_REASON_HOST_UNKNOWN },
+	{ "no mx", MT_REASON_HOST_UNKNOWN },
+	/* authentication of the message (SPF, DKIM, DMARC) */
+	{ "dmarc", MT_REASON_AUTH_FAILURE },
+	{ "dkim", MT_REASON_AUTH_FAILURE },
+	{ "spf", MT_REASON_AUTH_FAILURE },
+	{ "authentication checks failed", MT_REASON_AUTH_FAILURE },
+	/* spam and content */
+	{ "spam", MT_REASON_SPAM },
+	{ "virus", MT_REASON_SPAM },
+	{ "junk", MT_REASON_SPAM },
+	{ "content rejected", MT_REASON_SPAM },
+	{ " ube", MT_REASON_SPAM },
+	{ "blacklisted url", MT_REASON_SPAM },
+	/* too big */
 	{ "too large", MT_REASON_MESSAGE_TOO_BIG },
 	{ "too big", MT_REASON_MESSAGE_TOO_BIG },
 	{ "size limit", MT_REASON_MESSAGE_TOO_BIG },
 	{ "exceeds size", MT_REASON_MESSAGE_TOO_BIG },
-	{ "spf", MT_REASON_AUTH_FAILURE },
-	{ "dkim", MT_REASON_AUTH_FAILURE },
-	{ "dmarc", MT_REASON_AUTH_FAILURE },
-	{ "spam", MT_REASON_SPAM },
-	{ "virus", MT_REASON_SPAM },
-	{ "junk", MT_REASON_SPAM },
-	{ "blacklist", MT_REASON_POLICY },
-	{ "blocklist", MT_REASON_POLICY },
-	{ "blocked", MT_REASON_POLICY },
+	/* the sender or the sending host refused (policy) */
+	{ "sender address rejected", MT_REASON_POLICY },
+	{ "domain of sender address", MT_REASON_POLICY },
+	{ "refused to talk", MT_REASON_POLICY },
+	{ "message filtered", MT_REASON_POLICY },
+	{ "sender rejected", MT_REASON_POLICY },
+	{ "after mail from", MT_REASON_POLICY },
+	{ "unauthenticated", MT_REASON_POLICY },
+	{ "smtp authentication", MT_REASON_POLICY },
 	{ "relay", MT_REASON_POLICY },
 	{ "reverse dns", MT_REASON_POLICY },
 	{ "ptr record", MT_REASON_POLICY },
-	{ "rejected", MT_REASON_POLICY },
-	{ "policy", MT_REASON_POLICY },
+	{ "blacklist", MT_REASON_POLICY },
+	{ "blocklist", MT_REASON_POLICY },
+	{ "blocked", MT_REASON_POLICY },
+	{ "access denied", MT_REASON_POLICY },
+	{ "invalid ip", MT_REASON_POLICY },
 	{ "too many", MT_REASON_POLICY },
 	{ "rate limit", MT_REASON_POLICY },
+	{ "policy", MT_REASON_POLICY },
+	/* no such mailbox */
+	{ "user unknown", MT_REASON_USER_UNKNOWN },
+	{ "unknown user", MT_REASON_USER_UNKNOWN },
+	{ "no such user", MT_REASON_USER_UNKNOWN },
+	{ "no such mailbox", MT_REASON_USER_UNKNOWN },
+	{ "no such recipient", MT_REASON_USER_UNKNOWN },
+	{ "user not found", MT_REASON_USER_UNKNOWN },
+	{ "user not exist", MT_REASON_USER_UNKNOWN },
+	{ "mailbox not found", MT_REASON_USER_UNKNOWN },
+	{ "recipient not found", MT_REASON_USER_UNKNOWN },
+	{ "mailbox unavailable", MT_REASON_USER_UNKNOWN },
+	{ "invalid recipient", MT_REASON_USER_UNKNOWN },
+	{ "unknown recipient", MT_REASON_USER_UNKNOWN },
+	{ "not a valid mailbox", MT_REASON_USER_UNKNOWN },
+	{ "unknown local part", MT_REASON_USER_UNKNOWN },
+	{ "not listed in", MT_REASON_USER_UNKNOWN },
+	{ "invalid final delivery userid", MT_REASON_USER_UNKNOWN },
+	{ "no mailbox", MT_REASON_USER_UNKNOWN },
+	{ "doesn't have a", MT_REASON_USER_UNKNOWN },
+	{ "does not exist", MT_REASON_USER_UNKNOWN },
+	{ "doesn't exist", MT_REASON_USER_UNKNOWN },
+	/* the receiving system */
+	{ "hop count", MT_REASON_NETWORK },
+	{ "routing loop", MT_REASON_NETWORK },
+	{ "mail loop", MT_REASON_NETWORK },
+	{ "transaction failed", MT_REASON_SYSTEM },
+	{ "service currently unavailable", MT_REASON_SYSTEM },
+	{ "could not load", MT_REASON_SYSTEM },
+	{ "pipe to |", MT_REASON_SYSTEM },
+	{ "procmail", MT_REASON_SYSTEM },
+	/* gave up, network */
 	{ "retry timeout", MT_REASON_EXPIRED },
 	{ "too long", MT_REASON_EXPIRED },
 	{ "expired", MT_REASON_EXPIRED },
 	{ "giving up", MT_REASON_EXPIRED },
 	{ "connection refused", MT_REASON_NETWORK },
-	{ "connection timed out", MT_REASON_NETWORK },
 	{ "timed out", MT_REASON_NETWORK },
 	{ "timeout", MT_REASON_NETWORK },
-	{ "network", MT_REASON_NETWORK },
 	{ "lost connection", MT_REASON_NETWORK },
+	{ "network", MT_REASON_NETWORK },
+	/* generic, last */
+	{ "address rejected", MT_REASON_USER_UNKNOWN },
+	{ "recipient rejected", MT_REASON_USER_UNKNOWN },
+	{ "disabled", MT_REASON_SUSPENDED },
+	{ "rejected", MT_REASON_POLICY },
 };
 
-/* Enhanced codes by prefix, most specific first. */
-static const struct {
-	const char		*prefix;
-	enum mt_bounce_reason	 reason;
-} reason_codes[] = {
-	{ "5.1.0", MT_REASON_USER_UNKNOWN },
-	{ "5.1.1", MT_REASON_USER_UNKNOWN },
-	{ "5.1.2", MT_REASON_HOST_UNKNOWN },
-	{ "5.1.3", MT_REASON_USER_UNKNOWN },
-	{ "5.1.6", MT_REASON_USER_UNKNOWN },
-	{ "5.1.10", MT_REASON_HOST_UNKNOWN },
-	{ "5.1.8", MT_REASON_POLICY },
-	{ "5.1.7", MT_REASON_POLICY },
-	{ "4.1.8", MT_REASON_POLICY },
-	{ "5.2.1", MT_REASON_SUSPENDED },
-	{ "5.2.2", MT_REASON_MAILBOX_FULL },
-	{ "4.2.2", MT_REASON_MAILBOX_FULL },
-	{ "5.2.3", MT_REASON_MESSAGE_TOO_BIG },
-	{ "5.3.4", MT_REASON_MESSAGE_TOO_BIG },
-	{ "4.4.7", MT_REASON_EXPIRED },
-	{ "5.4.7", MT_REASON_EXPIRED },
-	{ "5.4.4", MT_REASON_HOST_UNKNOWN },
-	{ "4.4.", MT_REASON_NETWORK },
-	{ "5.4.", MT_REASON_NETWORK },
-	{ "5.7.23", MT_REASON_AUTH_FAILURE },
-	{ "5.7.24", MT_REASON_AUTH_FAILURE },
-	{ "5.7.25", MT_REASON_POLICY },
-	{ "5.7.26", MT_REASON_AUTH_FAILURE },
-	{ "5.7.27", MT_REASON_HOST_UNKNOWN },
-	{ "5.7.", MT_REASON_POLICY },
-	{ "4.7.", MT_REASON_POLICY },
-	{ "5.3.", MT_REASON_SYSTEM },
-	{ "4.3.", MT_REASON_SYSTEM },
-	{ "5.5.", MT_REASON_SYSTEM },
-	{ "5.6.", MT_REASON_SYSTEM },
-};
+static int
+code_match(const char *st, const struct code_reason *t, size_t n,
+    enum mt_bounce_reason *out)
+{
+	size_t	 i, sl;
+
+	for (i = 0; i < n; i++) {
+		sl = strlen(t[i].prefix);
+		if (strncmp(st, t[i].prefix, sl) == 0 &&
+		    (t[i].prefix[sl - 1] == '.' || st[sl] == '\0')) {
+			*out = t[i].reason;
+			return 1;
+		}
+	}
+	return 0;
+}
 
 static enum mt_bounce_reason
 classify(const struct mt_bounce_rcpt *r)
 {
 	const char	*st = r->status.data, *d = r->diagnostic.data;
-	size_t		 i, sl;
+	enum mt_bounce_reason out;
+	size_t		 i;
 
+	if (st != NULL && code_match(st, strong_codes, sizeof(strong_codes) /
+	    sizeof(strong_codes[0]), &out))
+		return out;
 	if (d != NULL)
 		for (i = 0; i < sizeof(reason_phrases) /
 		    sizeof(reason_phrases[0]); i++)
 			if (ci_find(d, r->diagnostic.len,
 			    reason_phrases[i].phrase) != NULL)
 				return reason_phrases[i].reason;
-	if (st != NULL)
-		for (i = 0; i < sizeof(reason_codes) / sizeof(reason_codes[0]);
-		    i++) {
-			sl = strlen(reason_codes[i].prefix);
-			if (strncmp(st, reason_codes[i].prefix, sl) == 0 &&
-			    (reason_codes[i].prefix[sl - 1] == '.' ||
-			    st[sl] == '\0'))
-				return reason_codes[i].reason;
-		}
+	if (st != NULL && st[0] == '4')
+		return MT_REASON_EXPIRED;	/* a final failure */
+	if (st != NULL && code_match(st, weak_codes, sizeof(weak_codes) /
+	    sizeof(weak_codes[0]), &out))
+		return out;
 	return MT_REASON_UNKNOWN;
 }
 
@@ -1742,6 +1825,13 @@ static const char *const delay_phrases[] = {
 	"not yet been delivered", "try again later", "deferred",
 };
 
+/* Phrases of a report that is only a warning: the MTA keeps trying. */
+static const char *const warning_phrases[] = {
+	"warning message only", "will be retried", "will retry",
+	"still trying", "has been delayed", "not yet been delivered",
+	"do not need to resend", "only a temporary failure",
+};
+
 /* Phrases of an MTA that gave up retrying. */
 static const char *const expiry_phrases[] = {
 	"retry timeout exceeded", "failing for a long time",
@@ -1783,6 +1873,9 @@ finish_rcpts(struct ctx *c)
 	size_t	 i, sl;
 	long	 o;
 	int	 any_failed = 0, any_delayed = 0, any_ok = 0, code;
+	int	 text_delay = c->text.p != NULL && any_phrase(c->text.p,
+		    c->rend, warning_phrases, sizeof(warning_phrases) /
+		    sizeof(warning_phrases[0]));
 
 	for (i = 0; i < rec->n_rcpts; i++) {
 		r = &rec->rcpts[i];
@@ -1836,6 +1929,11 @@ finish_rcpts(struct ctx *c)
 			    r->status.data[0] == '4' ? 0 : -1;
 		else if (r->reply_code >= 400)
 			r->permanent = r->reply_code >= 500;
+		/* A report without Action: fields that says it is only a
+		 * warning (still trying) and gives a temporary code. */
+		if (!MT_BYTES_ISSET(&r->action) && text_delay &&
+		    MT_BYTES_ISSET(&r->status) && r->status.data[0] == '4')
+			mt_bytes_setstr(&r->action, "delayed", 32);
 		if (MT_BYTES_ISSET(&r->action)) {
 			if (strcmp(r->action.data, "failed") == 0)
 				any_failed = 1;
