@@ -1748,6 +1748,19 @@ diag_status(const struct mt_bounce_rcpt *r)
 	return first;
 }
 
+/* 1 when the code at o follows a reply code ("550 5.7.1", "550-'5.7.1"). */
+static int
+paired_status(const struct mt_bounce_rcpt *r, long o)
+{
+	size_t	 k;
+
+	for (k = 4; k <= 5; k++)
+		if ((size_t)o >= k && reply_at(r->diagnostic.data,
+		    r->diagnostic.len, (size_t)o - k, 1) != 0)
+			return 1;
+	return 0;
+}
+
 static size_t
 diag_status_len(const struct mt_bounce_rcpt *r, long o)
 {
@@ -1896,12 +1909,17 @@ finish_rcpts(struct ctx *c)
 		if (MT_BYTES_ISSET(&r->diagnostic)) {
 			if (r->reply_code == 0 && (code = diag_reply(r)) != 0)
 				r->reply_code = code;
-			/* A more exact code in the diagnostic wins over a
-			 * generic X.0.0 Status. */
+			/* The code in the diagnostic wins over a generic
+			 * Status (X.0.0, 4.4.7) of its class, and over any
+			 * Status of a failed recipient when it is the code the
+			 * remote server wrote with its reply ("550 5.7.1"):
+			 * the remote said why, the reporting MTA summarised. */
 			if ((o = diag_status(r)) >= 0 &&
 			    (!MT_BYTES_ISSET(&r->status) ||
 			    (status_generic(&r->status) &&
-			    r->diagnostic.data[o] == r->status.data[0]))) {
+			    r->diagnostic.data[o] == r->status.data[0]) ||
+			    (paired_status(r, o) && MT_BYTES_ISSET(&r->action) &&
+			    strcmp(r->action.data, "failed") == 0))) {
 				set_clean(rec, &r->status,
 				    r->diagnostic.data + o, diag_status_len(r, o),
 				    16);
