@@ -1885,7 +1885,7 @@ finish_rcpts(struct ctx *c)
 	struct mt_bounce_rcpt *r;
 	size_t	 i, sl;
 	long	 o;
-	int	 any_failed = 0, any_delayed = 0, any_ok = 0, code;
+	int	 any_failed = 0, any_delayed = 0, any_ok = 0, code, expired = 0;
 	int	 text_delay = c->text.p != NULL && any_phrase(c->text.p,
 		    c->rend, warning_phrases, sizeof(warning_phrases) /
 		    sizeof(warning_phrases[0]));
@@ -1932,8 +1932,16 @@ finish_rcpts(struct ctx *c)
 					r->reply_code = code;
 			}
 		}
+		/* Some MTAs write "Action: expired" (not RFC 3464): the
+		 * recipient failed because retries ran out. */
+		if (MT_BYTES_ISSET(&r->action) &&
+		    strcmp(r->action.data, "expired") == 0) {
+			mt_bytes_setstr(&r->action, "failed", 32);
+			expired = 1;
+		}
 		if (!MT_BYTES_ISSET(&r->status) && r->reply_code == 0 &&
-		    !MT_BYTES_ISSET(&r->action))
+		    (!MT_BYTES_ISSET(&r->action) ||
+		    strcmp(r->action.data, "failed") == 0))
 			set_default_status(c, r);
 		if (!MT_BYTES_ISSET(&r->status) && r->reply_code >= 400) {
 			char	 s[16];
@@ -1982,6 +1990,8 @@ finish_rcpts(struct ctx *c)
 			r->reason = MT_REASON_UNKNOWN;
 		else
 			r->reason = classify(r);
+		if (expired && r->reason == MT_REASON_UNKNOWN)
+			r->reason = MT_REASON_EXPIRED;
 	}
 }
 

@@ -40,7 +40,7 @@
 #include "mailtrail/dsn.h"
 
 /* Reached on the corpus; raise them when the parser improves. */
-#define CORPUS_MIN_FULL		563
+#define CORPUS_MIN_FULL		568
 #define CORPUS_MIN_REASON	421
 
 static const struct dsn_limits deflim = {
