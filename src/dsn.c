@@ -1253,22 +1253,38 @@ local_is_robot(const char *a, size_t n)
 	return 0;
 }
 
-/* 1 when the address at s[off] is preceded by a sender marker. */
+/*
+ * 1 when the address at s[off] is not a recipient: preceded on its line
+ * (within 24 bytes) by a sender marker, or on a header-like line of the
+ * original (From:, To:, Cc:, Message-ID:, ...).
+ */
 static int
 sender_context(const char *s, size_t off)
 {
 	static const char *const marks[] = {
-		"mail from:", "from:", "from:<", "sender", "envelope-from",
-		"return-path", "reply-to", "by ", "helo", "contact",
-		"generated from", "message-id", "to:", "cc:", "references:",
+		"mail from:", "sender", "envelope-from", "return-path",
+		"reply-to", "by ", "helo", "contact", "generated from",
+		"message-id",
+	};
+	static const char *const header_lines[] = {
+		"from:", "to:", "cc:", "bcc:", "references:", "in-reply-to:",
+		"message-id:", "sender:", "reply-to:", "return-path:",
 	};
 	size_t	 from = off > 24 ? off - 24 : 0, i;
-	const char *line = s + off;
+	const char *line = s + off, *ls;
 
 	while (line > s + from && line[-1] != '\n')
 		line--;
 	for (i = 0; i < sizeof(marks) / sizeof(marks[0]); i++)
 		if (ci_find(line, (size_t)(s + off - line), marks[i]) != NULL)
+			return 1;
+	if (line == s + from && from > 0 && s[from - 1] != '\n')
+		return 0;		/* the line starts further back */
+	for (ls = line; ls < s + off && (*ls == ' ' || *ls == '\t' ||
+	    *ls == '>'); ls++)
+		;
+	for (i = 0; i < sizeof(header_lines) / sizeof(header_lines[0]); i++)
+		if (ci_prefix(ls, (size_t)(s + off - ls), header_lines[i]))
 			return 1;
 	return 0;
 }
@@ -1380,9 +1396,7 @@ free_text(struct ctx *c, const char *s, size_t n)
 	/* Where the list of recipients is introduced, start after it. */
 	for (i = 0; i < sizeof(list_intros) / sizeof(list_intros[0]); i++)
 		if ((h = ci_find(s, n, list_intros[i])) != NULL) {
-			const char *e = memchr(h, '\n', n - (size_t)(h - s));
-
-			from = e != NULL ? (size_t)(e - s) + 1 : n;
+			from = (size_t)(h - s) + strlen(list_intros[i]);
 			break;
 		}
 	for (pass = 0; pass < 2 && nc == 0; pass++) {
@@ -1607,6 +1621,7 @@ static const char *const bounce_bodies[] = {
 	"failed:", "following recipients", "error occurred", "mailbox",
 	"error delivering", "delivery to", "not deliver", "has been delayed",
 	"error has occurred", "attempting to deliver", "mailer-daemon",
+	"requested action not taken", "invalid user",
 	"rejected", "could not be sent",
 };
 
@@ -1622,6 +1637,16 @@ any_phrase(const char *s, size_t n, const char *const *list, size_t nl)
 			return 1;
 	return 0;
 }
+
+/* Senders that are programs, and the words of their error reports. */
+static const char *const robot_senders[] = {
+	"no-reply@", "noreply@", "post_master@", "sysadmin@", "ndr",
+};
+
+static const char *const robot_errors[] = {
+	"requested action not taken", "invalid user", "could not be delivered",
+	"error:",
+};
 
 static int
 is_autoreply(GMimeMessage *m, const char *subject)
@@ -2148,6 +2173,12 @@ dsn_parse(const char *msg, size_t len, const struct dsn_limits *limits)
 	    "mailer daemon") != NULL || ci_find(from_local,
 	    strlen(from_local), "<>") != NULL))
 		signals++;
+	else if (from_local != NULL && any_phrase(from_local,
+	    strlen(from_local), robot_senders, sizeof(robot_senders) /
+	    sizeof(robot_senders[0])) && (c.have_orig || (c.text.len > 0 &&
+	    any_phrase(c.text.p, rend, robot_errors, sizeof(robot_errors) /
+	    sizeof(robot_errors[0])))))
+		signals++;	/* a robot returning a message or an error */
 	if (subject != NULL && any_phrase(subject, strlen(subject),
 	    bounce_subjects, sizeof(bounce_subjects) /
 	    sizeof(bounce_subjects[0])))
