@@ -1060,8 +1060,13 @@ ds_field(void *arg, const char *n, size_t nlen, const char *v, size_t vlen)
 			    MT_BOUNCE_VALUE_MAX);
 		}
 	} else if (FIELD("Diagnostic-Code")) {
+		/* "smtp; 550 ..." is stored as "550 ..."; "X-Unix; 67" (a
+		 * program's exit status) keeps its type, so that its number
+		 * is never read as a reply code. */
 		if (!MT_BYTES_ISSET(&r->diagnostic)) {
-			strip_type(&p, &pl);
+			trim(&p, &pl);
+			if (!ci_prefix(p, pl, "x-unix;"))
+				strip_type(&p, &pl);
 			set_clean(rec, &r->diagnostic, p, pl,
 			    MT_BOUNCE_VALUE_MAX);
 		}
@@ -1808,6 +1813,8 @@ diag_reply(const struct mt_bounce_rcpt *r)
 	size_t	 n = r->diagnostic.len, i;
 	int	 code, last = 0;
 
+	if (ci_prefix(d, n, "x-unix;"))
+		return 0;		/* an exit status, not SMTP */
 	for (i = 0; i + 3 <= n; i++)
 		if ((code = reply_at(d, n, i, 1)) != 0)
 			last = code;
@@ -1820,12 +1827,34 @@ diag_reply(const struct mt_bounce_rcpt *r)
  * human-readable part, on the lines naming the recipient (up to a blank
  * line), or for a single recipient the first reply in the text.
  */
+/* Use text[ls..le) as the diagnostic when there is none, or add it to an
+ * "X-Unix; 255" one. */
+static void
+text_line_diag(struct ctx *c, struct mt_bounce_rcpt *r, const char *ls,
+    const char *le)
+{
+	struct mt_bytes	 line = { NULL, 0 };
+
+	if (!MT_BYTES_ISSET(&r->diagnostic)) {
+		set_clean(c->rec, &r->diagnostic, ls, (size_t)(le - ls),
+		    DIAG_MAX);
+		return;
+	}
+	if (!ci_prefix(r->diagnostic.data, r->diagnostic.len, "x-unix;"))
+		return;
+	set_clean(c->rec, &line, ls, (size_t)(le - ls), DIAG_MAX);
+	if (line.data != NULL && mt_bytes_append(&r->diagnostic, ' ',
+	    line.data, line.len, MT_BOUNCE_VALUE_MAX) == 1)
+		c->rec->truncations++;
+	mt_bytes_clear(&line);
+}
+
 static void
 text_diag(struct ctx *c, struct mt_bounce_rcpt *r)
 {
 	const char *t = c->text.p, *hit, *ls, *le;
-	size_t	 n = c->rend < TEXT_SEARCH_MAX ? c->rend : TEXT_SEARCH_MAX;
-	int	 code;
+	size_t	 n = c->rend < TEXT_SEARCH_MAX ? c->rend : TEXT_SEARCH_MAX, i;
+	int	 code = 0;
 
 	if (MT_BYTES_ISSET(&r->recipient) && r->recipient.len > 0 &&
 	    (hit = ci_find(t, n, r->recipient.data)) != NULL) {
@@ -1841,19 +1870,28 @@ text_diag(struct ctx *c, struct mt_bounce_rcpt *r)
 				if (*le == '\n' && (le + 1 == t + n ||
 				    le[1] == '\n'))
 					break;
-		if (!MT_BYTES_ISSET(&r->diagnostic) &&
-		    find_reply(ls, (size_t)(le - ls), 1) != 0)
-			set_clean(c->rec, &r->diagnostic, ls, (size_t)(le - ls),
-			    DIAG_MAX);
+		if (find_reply(ls, (size_t)(le - ls), 1) != 0)
+			text_line_diag(c, r, ls, le);
 		if (r->reply_code == 0 &&
 		    (code = find_reply(ls, (size_t)(le - ls), 1)) != 0) {
 			r->reply_code = code;
 			return;
 		}
 	}
-	if (r->reply_code == 0 && c->rec->n_rcpts == 1 &&
-	    (code = find_reply(t, n, 1)) != 0)
-		r->reply_code = code;
+	if (r->reply_code != 0 || c->rec->n_rcpts != 1)
+		return;
+	/* One recipient: the first reply line of the text. */
+	for (i = 0; i + 3 <= n; i++)
+		if ((code = reply_at(t, n, i, 1)) != 0)
+			break;
+	if (code == 0)
+		return;
+	r->reply_code = code;
+	for (ls = t + i; ls > t && ls[-1] != '\n'; ls--)
+		;
+	if ((le = memchr(t + i, '\n', n - i)) == NULL)
+		le = t + n;
+	text_line_diag(c, r, ls, le);
 }
 
 /* Phrases that make a report without codes a temporary one. */
