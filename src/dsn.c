@@ -12,8 +12,11 @@
  * (3) Hand-written parsers read the text: RFC 3464 fields when there are
  * any, else the plain-text shapes of common MTAs (qmail, Exim, Sendmail's
  * transcript, Exchange, Notes, Gmail, ...) through one generic reader that
- * finds recipients and the reply quoted near them.  Reasons come from one
- * table of status codes and one table of phrases (classify()).
+ * finds recipients and the reply quoted near them; Amazon SES's JSON
+ * notifications are read too.  Reasons come from tables of status codes
+ * and of phrases, in one place (classify()).  The content hash (FNV-1a,
+ * 64 bits) is taken after step 1, so the same report read with LF or CRLF
+ * line ends hashes the same.
  *
  * Invariants: every buffer has a cap (TEXT_MAX); every scan over the text
  * is linear in its length (address scans are bounded on both sides of the
@@ -2111,7 +2114,7 @@ dsn_parse(const char *msg, size_t len, const struct dsn_limits *limits)
 	GMimeParser	*parser = NULL;
 	GMimeMessage	*m = NULL;
 	InternetAddressList *al;
-	char		*in, *s;
+	char		*in;
 	const char	*subject = NULL, *from_local, *to, *hit;
 	size_t		 inlen, rend;
 	int		 cut, signals = 0, looks_bounce = 0;
@@ -2306,7 +2309,6 @@ classify_special:
 		}
 	}
 done:
-	(void)s;
 	if (m != NULL)
 		g_object_unref(m);
 	if (parser != NULL)
