@@ -74,7 +74,7 @@ struct ctx {
 	size_t		 rend;		/* text[0..rend) is the report itself */
 };
 
-/* ---------------------------------------------------------------- buffers */
+/* ------------------------------------------------------------------ buffers */
 
 static void
 buf_add(struct buf *b, const char *p, size_t n)
@@ -119,7 +119,7 @@ buf_free(struct buf *b)
 	memset(b, 0, sizeof(*b));
 }
 
-/* ---------------------------------------------------------------- small text helpers */
+/* ------------------------------------------------------- small text helpers */
 
 static int
 ci_prefix(const char *s, size_t n, const char *pre)
@@ -229,7 +229,7 @@ set_addr(struct mt_bounce_rec *rec, struct mt_bytes *dst, const char *s,
 		set_clean(rec, dst, s, n, MT_BOUNCE_VALUE_MAX);
 }
 
-/* ---------------------------------------------------------------- codes in text */
+/* ------------------------------------------------------------ codes in text */
 
 static int
 is_digit(char c)
@@ -331,7 +331,7 @@ find_reply(const char *s, size_t n, int want_fail)
 	return 0;
 }
 
-/* ---------------------------------------------------------------- reasons: one place */
+/* ------------------------------------------------------- reasons: one place */
 
 /*
  * The reason of a failed recipient, decided in this order:
@@ -852,7 +852,7 @@ walk(struct ctx *c, GMimeObject *obj, unsigned depth, int returned)
 	}
 }
 
-/* ---------------------------------------------------------------- field lists */
+/* -------------------------------------------------------------- field lists */
 
 /*
  * Iterate over "Name: value" fields of a header-like text, unfolding
@@ -920,7 +920,7 @@ fields(const char *s, size_t n, field_cb cb, void *arg)
 	}
 }
 
-/* ---------------------------------------------------------------- RFC 3464 */
+/* ----------------------------------------------------------------- RFC 3464 */
 
 struct ds_state {
 	struct ctx		*c;
@@ -1080,7 +1080,7 @@ ds_field(void *arg, const char *n, size_t nlen, const char *v, size_t vlen)
 	}
 }
 
-/* ---------------------------------------------------------------- original keys */
+/* ------------------------------------------------------------ original keys */
 
 struct orig_state {
 	struct ctx	*c;
@@ -1199,7 +1199,7 @@ inline_headers(struct ctx *c, const char *s, size_t n)
 	fields(s + start, hdr_end - start, orig_field, &os);
 }
 
-/* ---------------------------------------------------------------- free-text bounces */
+/* -------------------------------------------------------- free-text bounces */
 
 /* Lines after which the text is the returned message. */
 static const char *const orig_markers[] = {
@@ -1485,7 +1485,7 @@ free_text(struct ctx *c, const char *s, size_t n)
 		codes_from_text(rec, &rec->rcpts[0], s, n);
 }
 
-/* ---------------------------------------------------------------- Amazon SES notifications */
+/* ------------------------------------------------- Amazon SES notifications */
 
 /*
  * The value of "key":"value" in j[0..n) (backslashes already removed);
@@ -1599,7 +1599,7 @@ ses_notification(struct ctx *c)
 	return rec->n_rcpts > 0;
 }
 
-/* ---------------------------------------------------------------- kinds */
+/* -------------------------------------------------------------------- kinds */
 
 static const char *const bounce_subjects[] = {
 	"undeliver", "undelivered", "delivery status", "failure notice",
@@ -1683,7 +1683,7 @@ is_autoreply(GMimeMessage *m, const char *subject)
 	return 0;
 }
 
-/* ---------------------------------------------------------------- the parser */
+/* --------------------------------------------------------------- the parser */
 
 static uint64_t
 hash64(const char *p, size_t n)

@@ -3,9 +3,9 @@
  *
  * The command is a set of subcommands (show, find, audit, stats, explain,
  * export, tail) over one read-only journal, and bounce, which reads a
- * message and may write it to the journal (--record).  main.c parses the global
- * options, resolves the journal path (--journal, else journal.path from
- * the configuration file) and calls a subcommand with its own arguments;
+ * message and may write it to the journal (--record).  main.c parses the
+ * global options, resolves the journal path (--journal, else journal.path
+ * from the configuration file) and calls a subcommand with its own arguments;
  * each subcommand opens the journal itself (explain needs none).
  *
  * Exit status, for every subcommand: 0 something was found (or done),
