@@ -12,8 +12,11 @@
  * (3) Hand-written parsers read the text: RFC 3464 fields when there are
  * any, else the plain-text shapes of common MTAs (qmail, Exim, Sendmail's
  * transcript, Exchange, Notes, Gmail, ...) through one generic reader that
- * finds recipients and the reply quoted near them.  Reasons come from one
- * table of status codes and one table of phrases (classify()).
+ * finds recipients and the reply quoted near them; Amazon SES's JSON
+ * notifications are read too.  Reasons come from tables of status codes
+ * and of phrases, in one place (classify()).  The content hash (FNV-1a,
+ * 64 bits) is taken after step 1, so the same report read with LF or CRLF
+ * line ends hashes the same.
  *
  * Invariants: every buffer has a cap (TEXT_MAX); every scan over the text
  * is linear in its length (address scans are bounded on both sides of the
@@ -71,7 +74,7 @@ struct ctx {
 	size_t		 rend;		/* text[0..rend) is the report itself */
 };
 
-/* ---------------------------------------------------------------- buffers */
+/* ------------------------------------------------------------------ buffers */
 
 static void
 buf_add(struct buf *b, const char *p, size_t n)
@@ -116,7 +119,7 @@ buf_free(struct buf *b)
 	memset(b, 0, sizeof(*b));
 }
 
-/* ---------------------------------------------------------------- small text helpers */
+/* ------------------------------------------------------- small text helpers */
 
 static int
 ci_prefix(const char *s, size_t n, const char *pre)
@@ -226,7 +229,7 @@ set_addr(struct mt_bounce_rec *rec, struct mt_bytes *dst, const char *s,
 		set_clean(rec, dst, s, n, MT_BOUNCE_VALUE_MAX);
 }
 
-/* ---------------------------------------------------------------- codes in text */
+/* ------------------------------------------------------------ codes in text */
 
 static int
 is_digit(char c)
@@ -328,13 +331,67 @@ find_reply(const char *s, size_t n, int want_fail)
 	return 0;
 }
 
-/* ---------------------------------------------------------------- reasons: one place */
+/* ------------------------------------------------------- reasons: one place */
 
-/* Phrases first (they say more than a generic code), then codes. */
+/*
+ * The reason of a failed recipient, decided in this order:
+ *  1. an enhanced code that names one precisely (strong_codes: 5.1.2 no
+ *     such domain, 5.2.2 mailbox full, 5.7.26 authentication failed, ...);
+ *  2. the first phrase of reason_phrases found in the diagnostic, in table
+ *     order (specific phrases before generic ones);
+ *  3. a final failure with a temporary (4.X.X) code: retries ran out;
+ *  4. the enhanced code by prefix (weak_codes);
+ *  5. unknown.
+ */
+struct code_reason {
+	const char		*prefix;	/* "5.1.1", or "5.7." for a subject */
+	enum mt_bounce_reason	 reason;
+};
+
+static const struct code_reason strong_codes[] = {
+	{ "5.1.2", MT_REASON_HOST_UNKNOWN },
+	{ "5.1.10", MT_REASON_HOST_UNKNOWN },
+	{ "5.1.6", MT_REASON_USER_UNKNOWN },
+	{ "5.2.2", MT_REASON_MAILBOX_FULL },
+	{ "4.2.2", MT_REASON_MAILBOX_FULL },
+	{ "5.2.3", MT_REASON_MESSAGE_TOO_BIG },
+	{ "5.3.4", MT_REASON_MESSAGE_TOO_BIG },
+	{ "5.7.13", MT_REASON_SUSPENDED },
+	{ "5.7.23", MT_REASON_AUTH_FAILURE },
+	{ "5.7.24", MT_REASON_AUTH_FAILURE },
+	{ "5.7.25", MT_REASON_POLICY },
+	{ "5.7.26", MT_REASON_AUTH_FAILURE },
+	{ "5.7.27", MT_REASON_HOST_UNKNOWN },
+	{ "5.7.9", MT_REASON_POLICY },
+	{ "5.3.0", MT_REASON_SYSTEM },
+};
+
+static const struct code_reason weak_codes[] = {
+	{ "5.1.0", MT_REASON_USER_UNKNOWN },
+	{ "5.1.1", MT_REASON_USER_UNKNOWN },
+	{ "5.1.3", MT_REASON_USER_UNKNOWN },
+	{ "5.1.7", MT_REASON_POLICY },
+	{ "5.1.8", MT_REASON_POLICY },
+	{ "4.1.8", MT_REASON_POLICY },
+	{ "5.2.1", MT_REASON_SUSPENDED },
+	{ "4.4.7", MT_REASON_EXPIRED },
+	{ "5.4.7", MT_REASON_EXPIRED },
+	{ "5.4.4", MT_REASON_HOST_UNKNOWN },
+	{ "4.4.", MT_REASON_NETWORK },
+	{ "5.4.", MT_REASON_NETWORK },
+	{ "5.7.", MT_REASON_POLICY },
+	{ "4.7.", MT_REASON_POLICY },
+	{ "5.3.", MT_REASON_SYSTEM },
+	{ "4.3.", MT_REASON_SYSTEM },
+	{ "5.5.", MT_REASON_SYSTEM },
+	{ "5.6.", MT_REASON_SYSTEM },
+};
+
 static const struct {
 	const char		*phrase;
 	enum mt_bounce_reason	 reason;
 } reason_phrases[] = {
+	/* mailbox full */
 	{ "mailbox full", MT_REASON_MAILBOX_FULL },
 	{ "mailbox is full", MT_REASON_MAILBOX_FULL },
 	{ "over quota", MT_REASON_MAILBOX_FULL },
@@ -344,124 +401,153 @@ static const struct {
 	{ "exceeds the quota", MT_REASON_MAILBOX_FULL },
 	{ "insufficient disk space", MT_REASON_MAILBOX_FULL },
 	{ "mailbox size limit", MT_REASON_MAILBOX_FULL },
-	{ "user unknown", MT_REASON_USER_UNKNOWN },
-	{ "unknown user", MT_REASON_USER_UNKNOWN },
-	{ "no such user", MT_REASON_USER_UNKNOWN },
-	{ "no such mailbox", MT_REASON_USER_UNKNOWN },
-	{ "user not found", MT_REASON_USER_UNKNOWN },
-	{ "mailbox not found", MT_REASON_USER_UNKNOWN },
-	{ "mailbox unavailable", MT_REASON_USER_UNKNOWN },
-	{ "does not exist", MT_REASON_USER_UNKNOWN },
-	{ "doesn't exist", MT_REASON_USER_UNKNOWN },
-	{ "invalid recipient", MT_REASON_USER_UNKNOWN },
-	{ "recipient rejected", MT_REASON_USER_UNKNOWN },
-	{ "unknown recipient", MT_REASON_USER_UNKNOWN },
-	{ "address rejected", MT_REASON_USER_UNKNOWN },
-	{ "no mailbox", MT_REASON_USER_UNKNOWN },
-	{ "not a valid mailbox", MT_REASON_USER_UNKNOWN },
-	{ "no such recipient", MT_REASON_USER_UNKNOWN },
-	{ "unknown local part", MT_REASON_USER_UNKNOWN },
-	{ "unrouteable address", MT_REASON_USER_UNKNOWN },
-	{ "disabled", MT_REASON_SUSPENDED },
+	{ "exceeds allowed size", MT_REASON_MAILBOX_FULL },
+	{ "messages in recipient's mailbox exceeded", MT_REASON_MAILBOX_FULL },
+	/* suspended */
+	{ "account is locked", MT_REASON_SUSPENDED },
+	{ "temporary locked", MT_REASON_SUSPENDED },
+	{ "mailbox is frozen", MT_REASON_SUSPENDED },
+	{ "account disabled", MT_REASON_SUSPENDED },
+	{ "account has been disabled", MT_REASON_SUSPENDED },
+	{ "mailbox disabled", MT_REASON_SUSPENDED },
 	{ "suspended", MT_REASON_SUSPENDED },
 	{ "inactive", MT_REASON_SUSPENDED },
+	/* host unknown */
 	{ "host not found", MT_REASON_HOST_UNKNOWN },
 	{ "host unknown", MT_REASON_HOST_UNKNOWN },
 	{ "unknown host", MT_REASON_HOST_UNKNOWN },
+	{ "no such domain", MT_REASON_HOST_UNKNOWN },
 	{ "domain not found", MT_REASON_HOST_UNKNOWN },
-	{ "no mx", MT_REASON_HOST_UNKNOWN },
+	{ "domain name not found", MT_REASON_HOST_UNKNOWN },
+	{ "unrouteable address", MT_REASON_HOST_UNKNOWN },
+	{ "no smtp service", MT_REASON_HOST_UNKNOWN },
+	{ "doesn't receive email", MT_REASON_HOST_UNKNOWN },
+	{ "does not accept mail", MT_REASON_HOST_UNKNOWN },
+	{ "null mx", MT_REASON_HOST_UNKNOWN },
 	{ "name service error", MT_REASON_HOST_UNKNOWN },
-	{ "domain does not exist", MT_REASON_HOST_UNKNOWN },
+	{ "no mx", MT_REASON_HOST_UNKNOWN },
+	/* authentication of the message (SPF, DKIM, DMARC) */
+	{ "dmarc", MT_REASON_AUTH_FAILURE },
+	{ "dkim", MT_REASON_AUTH_FAILURE },
+	{ "spf", MT_REASON_AUTH_FAILURE },
+	{ "authentication checks failed", MT_REASON_AUTH_FAILURE },
+	/* spam and content */
+	{ "spam", MT_REASON_SPAM },
+	{ "virus", MT_REASON_SPAM },
+	{ "junk", MT_REASON_SPAM },
+	{ "content rejected", MT_REASON_SPAM },
+	{ " ube", MT_REASON_SPAM },
+	{ "blacklisted url", MT_REASON_SPAM },
+	/* too big */
 	{ "too large", MT_REASON_MESSAGE_TOO_BIG },
 	{ "too big", MT_REASON_MESSAGE_TOO_BIG },
 	{ "size limit", MT_REASON_MESSAGE_TOO_BIG },
 	{ "exceeds size", MT_REASON_MESSAGE_TOO_BIG },
-	{ "spf", MT_REASON_AUTH_FAILURE },
-	{ "dkim", MT_REASON_AUTH_FAILURE },
-	{ "dmarc", MT_REASON_AUTH_FAILURE },
-	{ "spam", MT_REASON_SPAM },
-	{ "virus", MT_REASON_SPAM },
-	{ "junk", MT_REASON_SPAM },
-	{ "blacklist", MT_REASON_POLICY },
-	{ "blocklist", MT_REASON_POLICY },
-	{ "blocked", MT_REASON_POLICY },
+	/* the sender or the sending host refused (policy) */
+	{ "sender address rejected", MT_REASON_POLICY },
+	{ "domain of sender address", MT_REASON_POLICY },
+	{ "refused to talk", MT_REASON_POLICY },
+	{ "message filtered", MT_REASON_POLICY },
+	{ "sender rejected", MT_REASON_POLICY },
+	{ "after mail from", MT_REASON_POLICY },
+	{ "unauthenticated", MT_REASON_POLICY },
+	{ "smtp authentication", MT_REASON_POLICY },
 	{ "relay", MT_REASON_POLICY },
 	{ "reverse dns", MT_REASON_POLICY },
 	{ "ptr record", MT_REASON_POLICY },
-	{ "rejected", MT_REASON_POLICY },
-	{ "policy", MT_REASON_POLICY },
+	{ "blacklist", MT_REASON_POLICY },
+	{ "blocklist", MT_REASON_POLICY },
+	{ "blocked", MT_REASON_POLICY },
+	{ "access denied", MT_REASON_POLICY },
+	{ "invalid ip", MT_REASON_POLICY },
 	{ "too many", MT_REASON_POLICY },
 	{ "rate limit", MT_REASON_POLICY },
+	{ "policy", MT_REASON_POLICY },
+	/* no such mailbox */
+	{ "user unknown", MT_REASON_USER_UNKNOWN },
+	{ "unknown user", MT_REASON_USER_UNKNOWN },
+	{ "no such user", MT_REASON_USER_UNKNOWN },
+	{ "no such mailbox", MT_REASON_USER_UNKNOWN },
+	{ "no such recipient", MT_REASON_USER_UNKNOWN },
+	{ "user not found", MT_REASON_USER_UNKNOWN },
+	{ "user not exist", MT_REASON_USER_UNKNOWN },
+	{ "mailbox not found", MT_REASON_USER_UNKNOWN },
+	{ "recipient not found", MT_REASON_USER_UNKNOWN },
+	{ "mailbox unavailable", MT_REASON_USER_UNKNOWN },
+	{ "invalid recipient", MT_REASON_USER_UNKNOWN },
+	{ "unknown recipient", MT_REASON_USER_UNKNOWN },
+	{ "not a valid mailbox", MT_REASON_USER_UNKNOWN },
+	{ "unknown local part", MT_REASON_USER_UNKNOWN },
+	{ "not listed in", MT_REASON_USER_UNKNOWN },
+	{ "invalid final delivery userid", MT_REASON_USER_UNKNOWN },
+	{ "no mailbox", MT_REASON_USER_UNKNOWN },
+	{ "doesn't have a", MT_REASON_USER_UNKNOWN },
+	{ "does not exist", MT_REASON_USER_UNKNOWN },
+	{ "doesn't exist", MT_REASON_USER_UNKNOWN },
+	/* the receiving system */
+	{ "hop count", MT_REASON_NETWORK },
+	{ "routing loop", MT_REASON_NETWORK },
+	{ "mail loop", MT_REASON_NETWORK },
+	{ "transaction failed", MT_REASON_SYSTEM },
+	{ "service currently unavailable", MT_REASON_SYSTEM },
+	{ "could not load", MT_REASON_SYSTEM },
+	{ "pipe to |", MT_REASON_SYSTEM },
+	{ "procmail", MT_REASON_SYSTEM },
+	/* gave up, network */
 	{ "retry timeout", MT_REASON_EXPIRED },
 	{ "too long", MT_REASON_EXPIRED },
 	{ "expired", MT_REASON_EXPIRED },
 	{ "giving up", MT_REASON_EXPIRED },
 	{ "connection refused", MT_REASON_NETWORK },
-	{ "connection timed out", MT_REASON_NETWORK },
 	{ "timed out", MT_REASON_NETWORK },
 	{ "timeout", MT_REASON_NETWORK },
-	{ "network", MT_REASON_NETWORK },
 	{ "lost connection", MT_REASON_NETWORK },
+	{ "network", MT_REASON_NETWORK },
+	/* generic, last */
+	{ "address rejected", MT_REASON_USER_UNKNOWN },
+	{ "recipient rejected", MT_REASON_USER_UNKNOWN },
+	{ "disabled", MT_REASON_SUSPENDED },
+	{ "rejected", MT_REASON_POLICY },
 };
 
-/* Enhanced codes by prefix, most specific first. */
-static const struct {
-	const char		*prefix;
-	enum mt_bounce_reason	 reason;
-} reason_codes[] = {
-	{ "5.1.0", MT_REASON_USER_UNKNOWN },
-	{ "5.1.1", MT_REASON_USER_UNKNOWN },
-	{ "5.1.2", MT_REASON_HOST_UNKNOWN },
-	{ "5.1.3", MT_REASON_USER_UNKNOWN },
-	{ "5.1.6", MT_REASON_USER_UNKNOWN },
-	{ "5.1.10", MT_REASON_HOST_UNKNOWN },
-	{ "5.1.8", MT_REASON_POLICY },
-	{ "5.1.7", MT_REASON_POLICY },
-	{ "4.1.8", MT_REASON_POLICY },
-	{ "5.2.1", MT_REASON_SUSPENDED },
-	{ "5.2.2", MT_REASON_MAILBOX_FULL },
-	{ "4.2.2", MT_REASON_MAILBOX_FULL },
-	{ "5.2.3", MT_REASON_MESSAGE_TOO_BIG },
-	{ "5.3.4", MT_REASON_MESSAGE_TOO_BIG },
-	{ "4.4.7", MT_REASON_EXPIRED },
-	{ "5.4.7", MT_REASON_EXPIRED },
-	{ "5.4.4", MT_REASON_HOST_UNKNOWN },
-	{ "4.4.", MT_REASON_NETWORK },
-	{ "5.4.", MT_REASON_NETWORK },
-	{ "5.7.23", MT_REASON_AUTH_FAILURE },
-	{ "5.7.24", MT_REASON_AUTH_FAILURE },
-	{ "5.7.25", MT_REASON_POLICY },
-	{ "5.7.26", MT_REASON_AUTH_FAILURE },
-	{ "5.7.27", MT_REASON_HOST_UNKNOWN },
-	{ "5.7.", MT_REASON_POLICY },
-	{ "4.7.", MT_REASON_POLICY },
-	{ "5.3.", MT_REASON_SYSTEM },
-	{ "4.3.", MT_REASON_SYSTEM },
-	{ "5.5.", MT_REASON_SYSTEM },
-	{ "5.6.", MT_REASON_SYSTEM },
-};
+static int
+code_match(const char *st, const struct code_reason *t, size_t n,
+    enum mt_bounce_reason *out)
+{
+	size_t	 i, sl;
+
+	for (i = 0; i < n; i++) {
+		sl = strlen(t[i].prefix);
+		if (strncmp(st, t[i].prefix, sl) == 0 &&
+		    (t[i].prefix[sl - 1] == '.' || st[sl] == '\0')) {
+			*out = t[i].reason;
+			return 1;
+		}
+	}
+	return 0;
+}
 
 static enum mt_bounce_reason
 classify(const struct mt_bounce_rcpt *r)
 {
 	const char	*st = r->status.data, *d = r->diagnostic.data;
-	size_t		 i, sl;
+	enum mt_bounce_reason out;
+	size_t		 i;
 
+	if (st != NULL && code_match(st, strong_codes, sizeof(strong_codes) /
+	    sizeof(strong_codes[0]), &out))
+		return out;
 	if (d != NULL)
 		for (i = 0; i < sizeof(reason_phrases) /
 		    sizeof(reason_phrases[0]); i++)
 			if (ci_find(d, r->diagnostic.len,
 			    reason_phrases[i].phrase) != NULL)
 				return reason_phrases[i].reason;
-	if (st != NULL)
-		for (i = 0; i < sizeof(reason_codes) / sizeof(reason_codes[0]);
-		    i++) {
-			sl = strlen(reason_codes[i].prefix);
-			if (strncmp(st, reason_codes[i].prefix, sl) == 0 &&
-			    (reason_codes[i].prefix[sl - 1] == '.' ||
-			    st[sl] == '\0'))
-				return reason_codes[i].reason;
-		}
+	if (st != NULL && st[0] == '4')
+		return MT_REASON_EXPIRED;	/* a final failure */
+	if (st != NULL && code_match(st, weak_codes, sizeof(weak_codes) /
+	    sizeof(weak_codes[0]), &out))
+		return out;
 	return MT_REASON_UNKNOWN;
 }
 
@@ -766,7 +852,7 @@ walk(struct ctx *c, GMimeObject *obj, unsigned depth, int returned)
 	}
 }
 
-/* ---------------------------------------------------------------- field lists */
+/* -------------------------------------------------------------- field lists */
 
 /*
  * Iterate over "Name: value" fields of a header-like text, unfolding
@@ -834,7 +920,7 @@ fields(const char *s, size_t n, field_cb cb, void *arg)
 	}
 }
 
-/* ---------------------------------------------------------------- RFC 3464 */
+/* ----------------------------------------------------------------- RFC 3464 */
 
 struct ds_state {
 	struct ctx		*c;
@@ -977,8 +1063,13 @@ ds_field(void *arg, const char *n, size_t nlen, const char *v, size_t vlen)
 			    MT_BOUNCE_VALUE_MAX);
 		}
 	} else if (FIELD("Diagnostic-Code")) {
+		/* "smtp; 550 ..." is stored as "550 ..."; "X-Unix; 67" (a
+		 * program's exit status) keeps its type, so that its number
+		 * is never read as a reply code. */
 		if (!MT_BYTES_ISSET(&r->diagnostic)) {
-			strip_type(&p, &pl);
+			trim(&p, &pl);
+			if (!ci_prefix(p, pl, "x-unix;"))
+				strip_type(&p, &pl);
 			set_clean(rec, &r->diagnostic, p, pl,
 			    MT_BOUNCE_VALUE_MAX);
 		}
@@ -989,7 +1080,7 @@ ds_field(void *arg, const char *n, size_t nlen, const char *v, size_t vlen)
 	}
 }
 
-/* ---------------------------------------------------------------- original keys */
+/* ------------------------------------------------------------ original keys */
 
 struct orig_state {
 	struct ctx	*c;
@@ -1108,7 +1199,7 @@ inline_headers(struct ctx *c, const char *s, size_t n)
 	fields(s + start, hdr_end - start, orig_field, &os);
 }
 
-/* ---------------------------------------------------------------- free-text bounces */
+/* -------------------------------------------------------- free-text bounces */
 
 /* Lines after which the text is the returned message. */
 static const char *const orig_markers[] = {
@@ -1170,22 +1261,38 @@ local_is_robot(const char *a, size_t n)
 	return 0;
 }
 
-/* 1 when the address at s[off] is preceded by a sender marker. */
+/*
+ * 1 when the address at s[off] is not a recipient: preceded on its line
+ * (within 24 bytes) by a sender marker, or on a header-like line of the
+ * original (From:, To:, Cc:, Message-ID:, ...).
+ */
 static int
 sender_context(const char *s, size_t off)
 {
 	static const char *const marks[] = {
-		"mail from:", "from:", "from:<", "sender", "envelope-from",
-		"return-path", "reply-to", "by ", "helo", "contact",
-		"generated from", "message-id", "to:", "cc:", "references:",
+		"mail from:", "sender", "envelope-from", "return-path",
+		"reply-to", "by ", "helo", "contact", "generated from",
+		"message-id",
+	};
+	static const char *const header_lines[] = {
+		"from:", "to:", "cc:", "bcc:", "references:", "in-reply-to:",
+		"message-id:", "sender:", "reply-to:", "return-path:",
 	};
 	size_t	 from = off > 24 ? off - 24 : 0, i;
-	const char *line = s + off;
+	const char *line = s + off, *ls;
 
 	while (line > s + from && line[-1] != '\n')
 		line--;
 	for (i = 0; i < sizeof(marks) / sizeof(marks[0]); i++)
 		if (ci_find(line, (size_t)(s + off - line), marks[i]) != NULL)
+			return 1;
+	if (line == s + from && from > 0 && s[from - 1] != '\n')
+		return 0;		/* the line starts further back */
+	for (ls = line; ls < s + off && (*ls == ' ' || *ls == '\t' ||
+	    *ls == '>'); ls++)
+		;
+	for (i = 0; i < sizeof(header_lines) / sizeof(header_lines[0]); i++)
+		if (ci_prefix(ls, (size_t)(s + off - ls), header_lines[i]))
 			return 1;
 	return 0;
 }
@@ -1297,9 +1404,7 @@ free_text(struct ctx *c, const char *s, size_t n)
 	/* Where the list of recipients is introduced, start after it. */
 	for (i = 0; i < sizeof(list_intros) / sizeof(list_intros[0]); i++)
 		if ((h = ci_find(s, n, list_intros[i])) != NULL) {
-			const char *e = memchr(h, '\n', n - (size_t)(h - s));
-
-			from = e != NULL ? (size_t)(e - s) + 1 : n;
+			from = (size_t)(h - s) + strlen(list_intros[i]);
 			break;
 		}
 	for (pass = 0; pass < 2 && nc == 0; pass++) {
@@ -1380,7 +1485,7 @@ free_text(struct ctx *c, const char *s, size_t n)
 		codes_from_text(rec, &rec->rcpts[0], s, n);
 }
 
-/* ---------------------------------------------------------------- Amazon SES notifications */
+/* ------------------------------------------------- Amazon SES notifications */
 
 /*
  * The value of "key":"value" in j[0..n) (backslashes already removed);
@@ -1494,7 +1599,7 @@ ses_notification(struct ctx *c)
 	return rec->n_rcpts > 0;
 }
 
-/* ---------------------------------------------------------------- kinds */
+/* -------------------------------------------------------------------- kinds */
 
 static const char *const bounce_subjects[] = {
 	"undeliver", "undelivered", "delivery status", "failure notice",
@@ -1524,6 +1629,7 @@ static const char *const bounce_bodies[] = {
 	"failed:", "following recipients", "error occurred", "mailbox",
 	"error delivering", "delivery to", "not deliver", "has been delayed",
 	"error has occurred", "attempting to deliver", "mailer-daemon",
+	"requested action not taken", "invalid user",
 	"rejected", "could not be sent",
 };
 
@@ -1539,6 +1645,16 @@ any_phrase(const char *s, size_t n, const char *const *list, size_t nl)
 			return 1;
 	return 0;
 }
+
+/* Senders that are programs, and the words of their error reports. */
+static const char *const robot_senders[] = {
+	"no-reply@", "noreply@", "post_master@", "sysadmin@", "ndr",
+};
+
+static const char *const robot_errors[] = {
+	"requested action not taken", "invalid user", "could not be delivered",
+	"error:",
+};
 
 static int
 is_autoreply(GMimeMessage *m, const char *subject)
@@ -1567,7 +1683,7 @@ is_autoreply(GMimeMessage *m, const char *subject)
 	return 0;
 }
 
-/* ---------------------------------------------------------------- the parser */
+/* --------------------------------------------------------------- the parser */
 
 static uint64_t
 hash64(const char *p, size_t n)
@@ -1665,6 +1781,19 @@ diag_status(const struct mt_bounce_rcpt *r)
 	return first;
 }
 
+/* 1 when the code at o follows a reply code ("550 5.7.1", "550-'5.7.1"). */
+static int
+paired_status(const struct mt_bounce_rcpt *r, long o)
+{
+	size_t	 k;
+
+	for (k = 4; k <= 5; k++)
+		if ((size_t)o >= k && reply_at(r->diagnostic.data,
+		    r->diagnostic.len, (size_t)o - k, 1) != 0)
+			return 1;
+	return 0;
+}
+
 static size_t
 diag_status_len(const struct mt_bounce_rcpt *r, long o)
 {
@@ -1687,6 +1816,8 @@ diag_reply(const struct mt_bounce_rcpt *r)
 	size_t	 n = r->diagnostic.len, i;
 	int	 code, last = 0;
 
+	if (ci_prefix(d, n, "x-unix;"))
+		return 0;		/* an exit status, not SMTP */
 	for (i = 0; i + 3 <= n; i++)
 		if ((code = reply_at(d, n, i, 1)) != 0)
 			last = code;
@@ -1699,12 +1830,34 @@ diag_reply(const struct mt_bounce_rcpt *r)
  * human-readable part, on the lines naming the recipient (up to a blank
  * line), or for a single recipient the first reply in the text.
  */
+/* Use text[ls..le) as the diagnostic when there is none, or add it to an
+ * "X-Unix; 255" one. */
+static void
+text_line_diag(struct ctx *c, struct mt_bounce_rcpt *r, const char *ls,
+    const char *le)
+{
+	struct mt_bytes	 line = { NULL, 0 };
+
+	if (!MT_BYTES_ISSET(&r->diagnostic)) {
+		set_clean(c->rec, &r->diagnostic, ls, (size_t)(le - ls),
+		    DIAG_MAX);
+		return;
+	}
+	if (!ci_prefix(r->diagnostic.data, r->diagnostic.len, "x-unix;"))
+		return;
+	set_clean(c->rec, &line, ls, (size_t)(le - ls), DIAG_MAX);
+	if (line.data != NULL && mt_bytes_append(&r->diagnostic, ' ',
+	    line.data, line.len, MT_BOUNCE_VALUE_MAX) == 1)
+		c->rec->truncations++;
+	mt_bytes_clear(&line);
+}
+
 static void
 text_diag(struct ctx *c, struct mt_bounce_rcpt *r)
 {
 	const char *t = c->text.p, *hit, *ls, *le;
-	size_t	 n = c->rend < TEXT_SEARCH_MAX ? c->rend : TEXT_SEARCH_MAX;
-	int	 code;
+	size_t	 n = c->rend < TEXT_SEARCH_MAX ? c->rend : TEXT_SEARCH_MAX, i;
+	int	 code = 0;
 
 	if (MT_BYTES_ISSET(&r->recipient) && r->recipient.len > 0 &&
 	    (hit = ci_find(t, n, r->recipient.data)) != NULL) {
@@ -1720,19 +1873,28 @@ text_diag(struct ctx *c, struct mt_bounce_rcpt *r)
 				if (*le == '\n' && (le + 1 == t + n ||
 				    le[1] == '\n'))
 					break;
-		if (!MT_BYTES_ISSET(&r->diagnostic) &&
-		    find_reply(ls, (size_t)(le - ls), 1) != 0)
-			set_clean(c->rec, &r->diagnostic, ls, (size_t)(le - ls),
-			    DIAG_MAX);
+		if (find_reply(ls, (size_t)(le - ls), 1) != 0)
+			text_line_diag(c, r, ls, le);
 		if (r->reply_code == 0 &&
 		    (code = find_reply(ls, (size_t)(le - ls), 1)) != 0) {
 			r->reply_code = code;
 			return;
 		}
 	}
-	if (r->reply_code == 0 && c->rec->n_rcpts == 1 &&
-	    (code = find_reply(t, n, 1)) != 0)
-		r->reply_code = code;
+	if (r->reply_code != 0 || c->rec->n_rcpts != 1)
+		return;
+	/* One recipient: the first reply line of the text. */
+	for (i = 0; i + 3 <= n; i++)
+		if ((code = reply_at(t, n, i, 1)) != 0)
+			break;
+	if (code == 0)
+		return;
+	r->reply_code = code;
+	for (ls = t + i; ls > t && ls[-1] != '\n'; ls--)
+		;
+	if ((le = memchr(t + i, '\n', n - i)) == NULL)
+		le = t + n;
+	text_line_diag(c, r, ls, le);
 }
 
 /* Phrases that make a report without codes a temporary one. */
@@ -1740,6 +1902,13 @@ static const char *const delay_phrases[] = {
 	"delayed", "will retry", "will be retried", "still trying",
 	"temporary failure", "temporarily", "has not yet been delivered",
 	"not yet been delivered", "try again later", "deferred",
+};
+
+/* Phrases of a report that is only a warning: the MTA keeps trying. */
+static const char *const warning_phrases[] = {
+	"warning message only", "will be retried", "will retry",
+	"still trying", "has been delayed", "not yet been delivered",
+	"do not need to resend", "only a temporary failure",
 };
 
 /* Phrases of an MTA that gave up retrying. */
@@ -1782,7 +1951,10 @@ finish_rcpts(struct ctx *c)
 	struct mt_bounce_rcpt *r;
 	size_t	 i, sl;
 	long	 o;
-	int	 any_failed = 0, any_delayed = 0, any_ok = 0, code;
+	int	 any_failed = 0, any_delayed = 0, any_ok = 0, code, expired = 0;
+	int	 text_delay = c->text.p != NULL && any_phrase(c->text.p,
+		    c->rend, warning_phrases, sizeof(warning_phrases) /
+		    sizeof(warning_phrases[0]));
 
 	for (i = 0; i < rec->n_rcpts; i++) {
 		r = &rec->rcpts[i];
@@ -1803,12 +1975,17 @@ finish_rcpts(struct ctx *c)
 		if (MT_BYTES_ISSET(&r->diagnostic)) {
 			if (r->reply_code == 0 && (code = diag_reply(r)) != 0)
 				r->reply_code = code;
-			/* A more exact code in the diagnostic wins over a
-			 * generic X.0.0 Status. */
+			/* The code in the diagnostic wins over a generic
+			 * Status (X.0.0, 4.4.7) of its class, and over any
+			 * Status of a failed recipient when it is the code the
+			 * remote server wrote with its reply ("550 5.7.1"):
+			 * the remote said why, the reporting MTA summarised. */
 			if ((o = diag_status(r)) >= 0 &&
 			    (!MT_BYTES_ISSET(&r->status) ||
 			    (status_generic(&r->status) &&
-			    r->diagnostic.data[o] == r->status.data[0]))) {
+			    r->diagnostic.data[o] == r->status.data[0]) ||
+			    (paired_status(r, o) && MT_BYTES_ISSET(&r->action) &&
+			    strcmp(r->action.data, "failed") == 0))) {
 				set_clean(rec, &r->status,
 				    r->diagnostic.data + o, diag_status_len(r, o),
 				    16);
@@ -1821,8 +1998,16 @@ finish_rcpts(struct ctx *c)
 					r->reply_code = code;
 			}
 		}
+		/* Some MTAs write "Action: expired" (not RFC 3464): the
+		 * recipient failed because retries ran out. */
+		if (MT_BYTES_ISSET(&r->action) &&
+		    strcmp(r->action.data, "expired") == 0) {
+			mt_bytes_setstr(&r->action, "failed", 32);
+			expired = 1;
+		}
 		if (!MT_BYTES_ISSET(&r->status) && r->reply_code == 0 &&
-		    !MT_BYTES_ISSET(&r->action))
+		    (!MT_BYTES_ISSET(&r->action) ||
+		    strcmp(r->action.data, "failed") == 0))
 			set_default_status(c, r);
 		if (!MT_BYTES_ISSET(&r->status) && r->reply_code >= 400) {
 			char	 s[16];
@@ -1836,6 +2021,11 @@ finish_rcpts(struct ctx *c)
 			    r->status.data[0] == '4' ? 0 : -1;
 		else if (r->reply_code >= 400)
 			r->permanent = r->reply_code >= 500;
+		/* A report without Action: fields that says it is only a
+		 * warning (still trying) and gives a temporary code. */
+		if (!MT_BYTES_ISSET(&r->action) && text_delay &&
+		    MT_BYTES_ISSET(&r->status) && r->status.data[0] == '4')
+			mt_bytes_setstr(&r->action, "delayed", 32);
 		if (MT_BYTES_ISSET(&r->action)) {
 			if (strcmp(r->action.data, "failed") == 0)
 				any_failed = 1;
@@ -1866,6 +2056,8 @@ finish_rcpts(struct ctx *c)
 			r->reason = MT_REASON_UNKNOWN;
 		else
 			r->reason = classify(r);
+		if (expired && r->reason == MT_REASON_UNKNOWN)
+			r->reason = MT_REASON_EXPIRED;
 	}
 }
 
@@ -1922,7 +2114,7 @@ dsn_parse(const char *msg, size_t len, const struct dsn_limits *limits)
 	GMimeParser	*parser = NULL;
 	GMimeMessage	*m = NULL;
 	InternetAddressList *al;
-	char		*in, *s;
+	char		*in;
 	const char	*subject = NULL, *from_local, *to, *hit;
 	size_t		 inlen, rend;
 	int		 cut, signals = 0, looks_bounce = 0;
@@ -2022,6 +2214,12 @@ dsn_parse(const char *msg, size_t len, const struct dsn_limits *limits)
 	    "mailer daemon") != NULL || ci_find(from_local,
 	    strlen(from_local), "<>") != NULL))
 		signals++;
+	else if (from_local != NULL && any_phrase(from_local,
+	    strlen(from_local), robot_senders, sizeof(robot_senders) /
+	    sizeof(robot_senders[0])) && (c.have_orig || (c.text.len > 0 &&
+	    any_phrase(c.text.p, rend, robot_errors, sizeof(robot_errors) /
+	    sizeof(robot_errors[0])))))
+		signals++;	/* a robot returning a message or an error */
 	if (subject != NULL && any_phrase(subject, strlen(subject),
 	    bounce_subjects, sizeof(bounce_subjects) /
 	    sizeof(bounce_subjects[0])))
@@ -2111,7 +2309,6 @@ classify_special:
 		}
 	}
 done:
-	(void)s;
 	if (m != NULL)
 		g_object_unref(m);
 	if (parser != NULL)

@@ -2,9 +2,10 @@
  * cli.h - shared state and helpers of the mailtrail command.
  *
  * The command is a set of subcommands (show, find, audit, stats, explain,
- * export, tail) over one read-only journal.  main.c parses the global
- * options, resolves the journal path (--journal, else journal.path from
- * the configuration file) and calls a subcommand with its own arguments;
+ * export, tail) over one read-only journal, and bounce, which reads a
+ * message and may write it to the journal (--record).  main.c parses the
+ * global options, resolves the journal path (--journal, else journal.path
+ * from the configuration file) and calls a subcommand with its own arguments;
  * each subcommand opens the journal itself (explain needs none).
  *
  * Exit status, for every subcommand: 0 something was found (or done),
@@ -258,5 +259,6 @@ int	 cmd_explain(struct cli *cli, int argc, char **argv);
 int	 cmd_export(struct cli *cli, int argc, char **argv);
 int	 cmd_tail(struct cli *cli, int argc, char **argv);
 int	 cmd_ingest(struct cli *cli, int argc, char **argv);
+int	 cmd_bounce(struct cli *cli, int argc, char **argv);
 
 #endif

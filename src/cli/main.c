@@ -37,6 +37,8 @@ static const struct command {
 	{ "export", cmd_export, "messages as JSON Lines or CSV" },
 	{ "ingest-log", cmd_ingest,
 	  "store delivery events from MTA mail logs (backfill)" },
+	{ "bounce", cmd_bounce,
+	  "what a returned bounce says (--record: into the journal)" },
 };
 
 #define N_COMMANDS	(sizeof(commands) / sizeof(commands[0]))
@@ -154,7 +156,7 @@ main(int argc, char *argv[])
 	if ((cmd = find_command(argv[optind])) == NULL)
 		return cli_usage_error(NULL, "no command \"%s\" (commands:"
 		    " show, find, tail, audit, stats, explain, export,"
-		    " ingest-log)",
+		    " ingest-log, bounce)",
 		    argv[optind]);
 	cli.cmd = cmd->name;
 	argc -= optind;
