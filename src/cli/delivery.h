@@ -121,16 +121,19 @@ struct cli_dlv {
 	size_t		 n_handoffs;
 };
 
-/* Prepared statements over one journal (schema 5). */
+#define CLI_DLV_NSTMT	13
+
+/* Statements over one journal (schema 5), each prepared on first use. */
 struct cli_dlv_ctx {
 	sqlite3		*db;
-	sqlite3_stmt	*ev, *qe, *bo, *br, *rcpt, *outcome;
-	sqlite3_stmt	*q_ev, *q_qe, *q_bo, *q_br;
-	sqlite3_stmt	*hop_msg, *hop_ev;
+	sqlite3_stmt	*st[CLI_DLV_NSTMT];
 	char		 err[CLI_ERRLEN];	/* what failed */
 };
 
-/* Prepare; -1 with ctx->err set (e.g. the tables are missing). */
+/*
+ * Set up, checking that the journal has the tables; -1 with ctx->err
+ * set.  The other statements are prepared when first needed.
+ */
 int	 cli_dlv_ctx_init(struct cli_dlv_ctx *ctx, sqlite3 *db);
 void	 cli_dlv_ctx_free(struct cli_dlv_ctx *ctx);
 
@@ -167,10 +170,14 @@ void	 cli_dlv_counts_text(char *out, size_t outsz,
 	    const size_t counts[CLI_DS_COUNT]);
 
 /*
- * Register the SQL functions of a journal with delivery tables:
- *   mt_delivery_summary(message_id, outcome) -> "2 delivered, 1 deferred"
- *   mt_delivery_match(message_id, outcome, mask) -> 1 when a recipient is
- *     in a state of mask (CLI_DS_BIT bits)
+ * Register the SQL functions of a journal with delivery tables (accepted
+ * and rejected: the message's rcpt_accepted and rcpt_rejected, which let a
+ * message without any delivery fact be answered without reading its
+ * recipients):
+ *   mt_delivery_summary(id, outcome, accepted, rejected)
+ *     -> "2 delivered, 1 deferred"
+ *   mt_delivery_match(id, outcome, accepted, rejected, mask)
+ *     -> 1 when a recipient is in a state of mask (CLI_DS_BIT bits)
  * 0 with *handle, to be freed with cli_dlv_unregister before the
  * connection is closed (it holds statements), or -1.
  */

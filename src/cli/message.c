@@ -775,7 +775,8 @@ cli_summary_select(const struct cli_journal *j)
 {
 #define SUMMARY_FROM " FROM messages m JOIN connections c ON c.id = m.conn_id"
 #define SUMMARY_AUTH ", m.spf_result AS spf_result, m.dkim_result AS dkim_result"
-#define SUMMARY_DLV ", mt_delivery_summary(m.id, m.outcome) AS delivery"
+#define SUMMARY_DLV ", mt_delivery_summary(m.id, m.outcome, m.rcpt_accepted," \
+	" m.rcpt_rejected) AS delivery"
 	if (j->has_auth && j->has_delivery)
 		return SUMMARY_BASE SUMMARY_AUTH SUMMARY_DLV SUMMARY_FROM;
 	if (j->has_auth)
