@@ -876,7 +876,10 @@ test_delivery_show(void **state)
 	cli_msg_print(&f->cli, msg);
 	out = output(f);
 	assert_non_null(strstr(out, "<frank@example.org>  expired: the MTA"
-	    " gave up retrying after 1h; last: connection timed out"));
+	    " gave up retrying (the queue lifetime ran out); last: connection"
+	    " timed out - no answer from host"));
+	assert_non_null(strstr(out, "deferred, no relay reached, dsn 4.4.1,"
+	    " delay 1h"));
 	assert_non_null(strstr(out, "notify: the MTA sent a non-delivery"
 	    " notice to the sender as 7NDR5 (mailtrail show 7NDR5)"));
 	free(out);
