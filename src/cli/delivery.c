@@ -897,6 +897,41 @@ fn_match(sqlite3_context *c, int argc, sqlite3_value **argv)
 	sqlite3_result_int(c, hit);
 }
 
+/* The state of one recipient (argv[2], an address) of a message. */
+static void
+fn_state_of(sqlite3_context *c, int argc, sqlite3_value **argv)
+{
+	struct cli_dlv_ctx *ctx = sqlite3_user_data(c);
+	struct cli_dlv	*d;
+	const char	*outcome, *addr;
+	size_t		 i, len;
+
+	(void)argc;
+	if (ctx->db == NULL)
+		ctx->db = sqlite3_context_db_handle(c);
+	outcome = (const char *)sqlite3_value_text(argv[1]);
+	addr = (const char *)sqlite3_value_text(argv[2]);
+	len = (size_t)sqlite3_value_bytes(argv[2]);
+	if (addr == NULL) {
+		sqlite3_result_null(c);
+		return;
+	}
+	if (cli_dlv_load(ctx, sqlite3_value_int64(argv[0]), NULL, 0,
+	    outcome != NULL ? outcome : "", 0, &d) < 0) {
+		sqlite3_result_error(c, ctx->err, -1);
+		return;
+	}
+	for (i = 0; i < d->n_rcpt; i++)
+		if (addr_eq(d->rcpt[i].address, d->rcpt[i].len, addr, len))
+			break;
+	if (i < d->n_rcpt)
+		sqlite3_result_text(c, cli_dstate_name(d->rcpt[i].state), -1,
+		    SQLITE_STATIC);
+	else
+		sqlite3_result_null(c);
+	cli_dlv_free(d);
+}
+
 int
 cli_dlv_register(sqlite3 *db, struct cli_dlv_ctx **handle)
 {
@@ -909,7 +944,9 @@ cli_dlv_register(sqlite3 *db, struct cli_dlv_ctx **handle)
 	if (sqlite3_create_function_v2(db, "mt_delivery_summary", 4,
 	    SQLITE_UTF8, ctx, fn_summary, NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_create_function_v2(db, "mt_delivery_match", 5,
-	    SQLITE_UTF8, ctx, fn_match, NULL, NULL, NULL) != SQLITE_OK) {
+	    SQLITE_UTF8, ctx, fn_match, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_create_function_v2(db, "mt_delivery_state_of", 3,
+	    SQLITE_UTF8, ctx, fn_state_of, NULL, NULL, NULL) != SQLITE_OK) {
 		free(ctx);
 		return -1;
 	}

@@ -178,6 +178,8 @@ void	 cli_dlv_counts_text(char *out, size_t outsz,
  *     -> "2 delivered, 1 deferred"
  *   mt_delivery_match(id, outcome, accepted, rejected, mask)
  *     -> 1 when a recipient is in a state of mask (CLI_DS_BIT bits)
+ *   mt_delivery_state_of(id, outcome, address)
+ *     -> the state of that recipient ("bounced"), NULL when none is it
  * 0 with *handle, to be freed with cli_dlv_unregister before the
  * connection is closed (it holds statements), or -1.
  */

@@ -1054,6 +1054,34 @@ test_delivery_find(void **state)
 		    sqlite3_column_count(st) - 1), column[i]);
 	}
 	sqlite3_finalize(st);
+	/* find --to: that recipient's state first. */
+	{
+		struct cli_sql	 q;
+		struct cli_summary *sum;
+		struct cli_row	*row;
+		char		*out;
+
+		cli_sql_init(&q);
+		cli_summary_sql(&q, &f->cli.j, "CAROL@example.net");
+		cli_sql_add(&q, " WHERE m.id = 1");
+		assert_int_equal(cli_sql_prepare(&q, f->cli.j.db, &st),
+		    SQLITE_OK);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		row = cli_row_copy(st);
+		sqlite3_finalize(st);
+		cli_sql_free(&q);
+		assert_string_equal(cli_row_text(row, "delivery_to", NULL),
+		    "bounced");
+		sum = cli_summary_begin(&f->cli, 0);
+		assert_int_equal(cli_summary_add(sum, row), 0);
+		assert_int_equal(cli_summary_end(sum, 0), 0);
+		cli_row_free(row);
+		out = output(f);
+		if (strstr(out, "bounced (all: 1 delivered, 1 bounced)") ==
+		    NULL)
+			fail_msg("got %s", out);
+		free(out);
+	}
 	/* A word that is no state; delivery states on an older journal. */
 	cli_filter_init(&flt, T0);
 	assert_int_equal(cli_filter_option(&flt, CLI_OPT_STATUS, "sent", err,
