@@ -965,6 +965,19 @@ cli_dlv_unregister(struct cli_dlv_ctx *handle)
 
 /* ---------------------------------------------------------------- tail */
 
+sqlite3_stmt *
+cli_dlv_prepare_bounce_rcpts(sqlite3 *db)
+{
+	sqlite3_stmt	*st;
+
+	if (sqlite3_prepare_v2(db, "SELECT recipient, orig_recipient, action,"
+	    " status, reply_code, reason, remote_mta, diagnostic FROM"
+	    " bounce_recipients WHERE bounce = ?1 ORDER BY seq, id", -1, &st,
+	    NULL) != SQLITE_OK)
+		return NULL;
+	return st;
+}
+
 int64_t
 cli_dlv_max_id(sqlite3 *db, int bounces)
 {
@@ -981,7 +994,7 @@ cli_dlv_max_id(sqlite3 *db, int bounces)
 	return id;
 }
 
-/* The log statuses of the delivery states in mask, as SQL; NULL none. */
+/* " AND d.status IN (...)" for the delivery states in mask; how many. */
 static int
 status_list(struct cli_sql *q, unsigned mask)
 {

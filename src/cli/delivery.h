@@ -204,6 +204,13 @@ struct cli_sql;
 int	 cli_dlv_tail_sql(struct cli_sql *q, const struct cli_filter *f,
 	    int bounces, int64_t lo, int64_t hi);
 
+/*
+ * A statement that lists the entries of the bounce bound to ?1 (recipient,
+ * orig_recipient, action, status, reply_code, reason, remote_mta,
+ * diagnostic); caller finalizes.  NULL on error.
+ */
+sqlite3_stmt *cli_dlv_prepare_bounce_rcpts(sqlite3 *db);
+
 /* The largest id of delivery_events (bounces: of bounces); -1 on error. */
 int64_t	 cli_dlv_max_id(sqlite3 *db, int bounces);
 
