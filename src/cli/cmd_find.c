@@ -16,6 +16,7 @@
 #include "mailtrail/clock.h"
 #include "cli/cli.h"
 #include "cli/filter.h"
+#include "cli/match.h"
 #include "cli/message.h"
 
 #define DEFAULT_LIMIT	50
@@ -26,7 +27,9 @@ static const char help[] =
 "List the messages that match every filter given, newest first, one line\n"
 "each: time, tracking ID, queue ID, outcome (with the number of rejected\n"
 "recipients), delivery (the recipients per state: \"2 delivered, 1\n"
-"deferred\"), client, sender, first recipient, SPF, DKIM, subject.\n"
+"deferred\"; with --to ADDR, that recipient's state first: \"bounced (all:\n"
+"1 delivered, 1 bounced)\"), client, sender, first recipient, SPF, DKIM,\n"
+"subject.\n"
 "\n"
 "Filters:\n"
 "  --from ADDR        sender: an address (any case), @domain, a glob with\n"
@@ -113,7 +116,8 @@ cmd_find(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	limit = f.has_limit ? f.limit : DEFAULT_LIMIT;
-	cli_sql_add(&q, cli_summary_select(&cli->j));
+	cli_summary_sql(&q, &cli->j, f.to != NULL && f.to_kind ==
+	    CLI_PAT_EXACT ? f.to : NULL);
 	if (limit > 0) {
 		/*
 		 * Choose the messages first, on the messages alone, and

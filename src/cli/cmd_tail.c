@@ -467,11 +467,10 @@ cmd_tail(struct cli *cli, int argc, char **argv)
 	if (e)
 		goto out;
 	if (cli->j.has_delivery) {
-		if (cli_prepare(cli, "SELECT recipient, orig_recipient, action,"
-		    " status, reply_code, reason, remote_mta, diagnostic FROM"
-		    " bounce_recipients WHERE bounce = ?1 ORDER BY seq, id",
-		    &brs) < 0)
+		if ((brs = cli_dlv_prepare_bounce_rcpts(cli->j.db)) == NULL) {
+			cli_db_error(cli, "preparing a query");
 			goto out;
+		}
 		last_ev = cli_dlv_max_id(cli->j.db, 0);
 		last_bo = cli_dlv_max_id(cli->j.db, 1);
 		if (last_ev < 0 || last_bo < 0) {

@@ -69,43 +69,75 @@ prep(struct cli_dlv_ctx *ctx, const char *sql, sqlite3_stmt **st)
 	return 0;
 }
 
+enum {
+	ST_EV, ST_QE, ST_BO, ST_BR, ST_RCPT, ST_OUTCOME, ST_ANY,
+	ST_Q_EV, ST_Q_QE, ST_Q_BO, ST_Q_BR, ST_HOP_MSG, ST_HOP_EV
+};
+
+static const char *const stmt_sql[CLI_DLV_NSTMT] = {
+	[ST_EV] = "SELECT * FROM delivery_events WHERE message = ?1"
+	    " ORDER BY time, id",
+	[ST_QE] = "SELECT * FROM queue_events WHERE message = ?1"
+	    " ORDER BY time, id",
+	[ST_BO] = "SELECT * FROM bounces WHERE message = ?1"
+	    " ORDER BY time, id",
+	[ST_BR] = "SELECT br.* FROM bounces b JOIN bounce_recipients br"
+	    " ON br.bounce = b.id WHERE b.message = ?1"
+	    " ORDER BY b.time, b.id, br.seq, br.id",
+	[ST_RCPT] = "SELECT address, status FROM recipients"
+	    " WHERE message = ?1 ORDER BY seq, id",
+	[ST_OUTCOME] = "SELECT outcome FROM messages WHERE id = ?1",
+	/* Has the message any fact that can change a recipient's state? */
+	[ST_ANY] = "SELECT EXISTS (SELECT 1 FROM delivery_events"
+	    " WHERE message = ?1) OR EXISTS (SELECT 1 FROM bounces"
+	    " WHERE message = ?1) OR EXISTS (SELECT 1 FROM queue_events"
+	    " WHERE message = ?1 AND kind = 'expired')",
+	[ST_Q_EV] = "SELECT * FROM delivery_events WHERE queue_id = ?1"
+	    " AND time >= ?2 AND time < ?3 AND message IS NULL"
+	    " ORDER BY time, id",
+	[ST_Q_QE] = "SELECT * FROM queue_events WHERE queue_id = ?1"
+	    " AND time >= ?2 AND time < ?3 AND message IS NULL"
+	    " ORDER BY time, id",
+	[ST_Q_BO] = "SELECT * FROM bounces WHERE orig_queue_id = ?1"
+	    " AND message IS NULL AND time >= ?2 AND time < ?3"
+	    " ORDER BY time, id",
+	[ST_Q_BR] = "SELECT br.* FROM bounces b JOIN bounce_recipients br"
+	    " ON br.bounce = b.id WHERE b.orig_queue_id = ?1"
+	    " AND b.message IS NULL AND b.time >= ?2 AND b.time < ?3"
+	    " ORDER BY b.time, b.id, br.seq, br.id",
+	[ST_HOP_MSG] = "SELECT id, track_id, start_time FROM messages"
+	    " WHERE queue_id = ?1 AND start_time >= ?2 AND start_time <= ?3"
+	    " ORDER BY start_time DESC, id DESC LIMIT 1",
+	[ST_HOP_EV] = "SELECT * FROM delivery_events WHERE queue_id = ?1"
+	    " AND time >= ?2 AND time <= ?3 ORDER BY time, id",
+};
+
+/* Statement k, prepared on first use; NULL with ctx->err. */
+static sqlite3_stmt *
+stmt(struct cli_dlv_ctx *ctx, int k)
+{
+	if (ctx->st[k] == NULL)
+		prep(ctx, stmt_sql[k], &ctx->st[k]);
+	return ctx->st[k];
+}
+
+/* Statement k with ?1 bound to id; NULL with ctx->err. */
+static sqlite3_stmt *
+stmt_id(struct cli_dlv_ctx *ctx, int k, int64_t id)
+{
+	sqlite3_stmt	*st = stmt(ctx, k);
+
+	if (st != NULL)
+		sqlite3_bind_int64(st, 1, id);
+	return st;
+}
+
 int
 cli_dlv_ctx_init(struct cli_dlv_ctx *ctx, sqlite3 *db)
 {
 	memset(ctx, 0, sizeof(*ctx));
 	ctx->db = db;
-	if (prep(ctx, "SELECT * FROM delivery_events WHERE message = ?1"
-	    " ORDER BY time, id", &ctx->ev) < 0 ||
-	    prep(ctx, "SELECT * FROM queue_events WHERE message = ?1"
-	    " ORDER BY time, id", &ctx->qe) < 0 ||
-	    prep(ctx, "SELECT * FROM bounces WHERE message = ?1"
-	    " ORDER BY time, id", &ctx->bo) < 0 ||
-	    prep(ctx, "SELECT br.* FROM bounces b JOIN bounce_recipients br"
-	    " ON br.bounce = b.id WHERE b.message = ?1"
-	    " ORDER BY b.time, b.id, br.seq, br.id", &ctx->br) < 0 ||
-	    prep(ctx, "SELECT address, status FROM recipients"
-	    " WHERE message = ?1 ORDER BY seq, id", &ctx->rcpt) < 0 ||
-	    prep(ctx, "SELECT outcome FROM messages WHERE id = ?1",
-	    &ctx->outcome) < 0 ||
-	    prep(ctx, "SELECT * FROM delivery_events WHERE queue_id = ?1"
-	    " AND time >= ?2 AND time < ?3 AND message IS NULL"
-	    " ORDER BY time, id", &ctx->q_ev) < 0 ||
-	    prep(ctx, "SELECT * FROM queue_events WHERE queue_id = ?1"
-	    " AND time >= ?2 AND time < ?3 AND message IS NULL"
-	    " ORDER BY time, id", &ctx->q_qe) < 0 ||
-	    prep(ctx, "SELECT * FROM bounces WHERE orig_queue_id = ?1"
-	    " AND message IS NULL AND time >= ?2 AND time < ?3"
-	    " ORDER BY time, id", &ctx->q_bo) < 0 ||
-	    prep(ctx, "SELECT br.* FROM bounces b JOIN bounce_recipients br"
-	    " ON br.bounce = b.id WHERE b.orig_queue_id = ?1"
-	    " AND b.message IS NULL AND b.time >= ?2 AND b.time < ?3"
-	    " ORDER BY b.time, b.id, br.seq, br.id", &ctx->q_br) < 0 ||
-	    prep(ctx, "SELECT id, track_id, start_time FROM messages"
-	    " WHERE queue_id = ?1 AND start_time >= ?2 AND start_time <= ?3"
-	    " ORDER BY start_time DESC, id DESC LIMIT 1", &ctx->hop_msg) < 0 ||
-	    prep(ctx, "SELECT * FROM delivery_events WHERE queue_id = ?1"
-	    " AND time >= ?2 AND time <= ?3 ORDER BY time, id",
-	    &ctx->hop_ev) < 0) {
+	if (stmt(ctx, ST_EV) == NULL || stmt(ctx, ST_BR) == NULL) {
 		cli_dlv_ctx_free(ctx);
 		return -1;
 	}
@@ -115,13 +147,10 @@ cli_dlv_ctx_init(struct cli_dlv_ctx *ctx, sqlite3 *db)
 void
 cli_dlv_ctx_free(struct cli_dlv_ctx *ctx)
 {
-	sqlite3_stmt	*all[] = { ctx->ev, ctx->qe, ctx->bo, ctx->br,
-	    ctx->rcpt, ctx->outcome, ctx->q_ev, ctx->q_qe, ctx->q_bo,
-	    ctx->q_br, ctx->hop_msg, ctx->hop_ev };
 	size_t		 i;
 
-	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++)
-		sqlite3_finalize(all[i]);
+	for (i = 0; i < CLI_DLV_NSTMT; i++)
+		sqlite3_finalize(ctx->st[i]);
 	memset(ctx, 0, offsetof(struct cli_dlv_ctx, err));
 }
 
@@ -148,6 +177,8 @@ all_rows(struct cli_dlv_ctx *ctx, sqlite3_stmt *st, struct cli_row ***out,
 
 	*out = NULL;
 	*n = 0;
+	if (st == NULL)
+		return -1;	/* not prepared: ctx->err says why */
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (*n == cap) {
 			cap = cap == 0 ? 8 : cap * 2;
@@ -533,6 +564,7 @@ follow(struct cli_dlv_ctx *ctx, struct cli_dlv *d, const struct cli_row *ev)
 {
 	struct cli_handoff *h, *nh;
 	struct cli_hop	*hop;
+	sqlite3_stmt	*st;
 	struct cli_row	**rows, **mrows;
 	const struct cli_row *from = ev, *last;
 	const struct cli_val *next, *relay;
@@ -574,10 +606,12 @@ follow(struct cli_dlv_ctx *ctx, struct cli_dlv *d, const struct cli_row *ev)
 			hop->relay[relay->len] = '\0';
 			hop->relay_len = relay->len;
 		}
-		bind_text(ctx->hop_msg, 1, next);
-		sqlite3_bind_int64(ctx->hop_msg, 2, t - HOP_MSG_BEFORE_US);
-		sqlite3_bind_int64(ctx->hop_msg, 3, t + HOP_SKEW_US);
-		if (all_rows(ctx, ctx->hop_msg, &mrows, &nm) < 0) {
+		if ((st = stmt(ctx, ST_HOP_MSG)) != NULL) {
+			bind_text(st, 1, next);
+			sqlite3_bind_int64(st, 2, t - HOP_MSG_BEFORE_US);
+			sqlite3_bind_int64(st, 3, t + HOP_SKEW_US);
+		}
+		if (all_rows(ctx, st, &mrows, &nm) < 0) {
 			free_rows(mrows, nm);
 			return -1;
 		}
@@ -586,10 +620,12 @@ follow(struct cli_dlv_ctx *ctx, struct cli_dlv *d, const struct cli_row *ev)
 			mrows[0] = NULL;
 		}
 		free_rows(mrows, nm);
-		bind_text(ctx->hop_ev, 1, next);
-		sqlite3_bind_int64(ctx->hop_ev, 2, t - HOP_SKEW_US);
-		sqlite3_bind_int64(ctx->hop_ev, 3, t + HOP_EVENTS_US);
-		if (all_rows(ctx, ctx->hop_ev, &rows, &n) < 0) {
+		if ((st = stmt(ctx, ST_HOP_EV)) != NULL) {
+			bind_text(st, 1, next);
+			sqlite3_bind_int64(st, 2, t - HOP_SKEW_US);
+			sqlite3_bind_int64(st, 3, t + HOP_EVENTS_US);
+		}
+		if (all_rows(ctx, st, &rows, &n) < 0) {
 			free_rows(rows, n);
 			return -1;
 		}
@@ -641,6 +677,7 @@ cli_dlv_load(struct cli_dlv_ctx *ctx, int64_t msg_id,
 {
 	struct cli_dlv	*d;
 	struct cli_row	**rows = NULL;
+	sqlite3_stmt	*st;
 	size_t		 n = 0, i, undecided;
 	const char	*addr;
 	size_t		 len;
@@ -652,19 +689,18 @@ cli_dlv_load(struct cli_dlv_ctx *ctx, int64_t msg_id,
 		return -1;
 	}
 	if (outcome == NULL) {
-		sqlite3_bind_int64(ctx->outcome, 1, msg_id);
-		if ((rc = sqlite3_step(ctx->outcome)) == SQLITE_ROW) {
-			addr = (const char *)sqlite3_column_text(ctx->outcome,
-			    0);
+		if ((st = stmt_id(ctx, ST_OUTCOME, msg_id)) == NULL)
+			goto fail;
+		if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			addr = (const char *)sqlite3_column_text(st, 0);
 			d->outcome_accepted = addr != NULL &&
 			    strcmp(addr, "accepted") == 0;
 		}
-		sqlite3_reset(ctx->outcome);
+		sqlite3_reset(st);
 	} else
 		d->outcome_accepted = strcmp(outcome, "accepted") == 0;
 	if (rcpts == NULL) {
-		sqlite3_bind_int64(ctx->rcpt, 1, msg_id);
-		if (all_rows(ctx, ctx->rcpt, &rows, &n) < 0)
+		if (all_rows(ctx, stmt_id(ctx, ST_RCPT, msg_id), &rows, &n) < 0)
 			goto fail;
 		rcpts = rows;
 		n_rcpts = n;
@@ -679,12 +715,10 @@ cli_dlv_load(struct cli_dlv_ctx *ctx, int64_t msg_id,
 	}
 	free_rows(rows, n);
 	rows = NULL;
-	sqlite3_bind_int64(ctx->ev, 1, msg_id);
-	sqlite3_bind_int64(ctx->qe, 1, msg_id);
-	sqlite3_bind_int64(ctx->bo, 1, msg_id);
-	sqlite3_bind_int64(ctx->br, 1, msg_id);
-	if (all_rows(ctx, ctx->ev, &d->events, &d->n_events) < 0 ||
-	    all_rows(ctx, ctx->br, &d->brcpts, &d->n_brcpts) < 0)
+	if (all_rows(ctx, stmt_id(ctx, ST_EV, msg_id), &d->events,
+	    &d->n_events) < 0 ||
+	    all_rows(ctx, stmt_id(ctx, ST_BR, msg_id), &d->brcpts,
+	    &d->n_brcpts) < 0)
 		goto fail;
 	/*
 	 * For the states alone (find's list, --status) the bounces are read
@@ -693,7 +727,8 @@ cli_dlv_load(struct cli_dlv_ctx *ctx, int64_t msg_id,
 	 * it): most messages cost three indexed lookups.
 	 */
 	if ((handoffs || d->n_brcpts > 0) &&
-	    all_rows(ctx, ctx->bo, &d->bounces, &d->n_bounces) < 0)
+	    all_rows(ctx, stmt_id(ctx, ST_BO, msg_id), &d->bounces,
+	    &d->n_bounces) < 0)
 		goto fail;
 	if (load_common(ctx, d) < 0)
 		goto fail;
@@ -701,7 +736,8 @@ cli_dlv_load(struct cli_dlv_ctx *ctx, int64_t msg_id,
 	for (i = 0, undecided = 0; i < d->n_rcpt; i++)
 		undecided += !decisive(d->rcpt[i].state);
 	if (handoffs || (undecided > 0 && d->outcome_accepted)) {
-		if (all_rows(ctx, ctx->qe, &d->queue, &d->n_queue) < 0)
+		if (all_rows(ctx, stmt_id(ctx, ST_QE, msg_id), &d->queue,
+		    &d->n_queue) < 0)
 			goto fail;
 		cli_dlv_compute(d);
 	}
@@ -721,7 +757,7 @@ cli_dlv_load_queue(struct cli_dlv_ctx *ctx, const char *queue_id,
     int64_t since, int64_t until, struct cli_dlv **out)
 {
 	struct cli_dlv	*d;
-	sqlite3_stmt	*st[] = { ctx->q_ev, ctx->q_qe, ctx->q_bo, ctx->q_br };
+	sqlite3_stmt	*st[4];
 	const char	*a;
 	size_t		 i, k, len;
 	int		 seen;
@@ -735,14 +771,16 @@ cli_dlv_load_queue(struct cli_dlv_ctx *ctx, const char *queue_id,
 	}
 	d->outcome_accepted = 1;
 	for (i = 0; i < sizeof(st) / sizeof(st[0]); i++) {
+		if ((st[i] = stmt(ctx, ST_Q_EV + (int)i)) == NULL)
+			goto fail;
 		sqlite3_bind_text(st[i], 1, queue_id, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_int64(st[i], 2, since);
 		sqlite3_bind_int64(st[i], 3, until);
 	}
-	if (all_rows(ctx, ctx->q_ev, &d->events, &d->n_events) < 0 ||
-	    all_rows(ctx, ctx->q_qe, &d->queue, &d->n_queue) < 0 ||
-	    all_rows(ctx, ctx->q_bo, &d->bounces, &d->n_bounces) < 0 ||
-	    all_rows(ctx, ctx->q_br, &d->brcpts, &d->n_brcpts) < 0 ||
+	if (all_rows(ctx, st[0], &d->events, &d->n_events) < 0 ||
+	    all_rows(ctx, st[1], &d->queue, &d->n_queue) < 0 ||
+	    all_rows(ctx, st[2], &d->bounces, &d->n_bounces) < 0 ||
+	    all_rows(ctx, st[3], &d->brcpts, &d->n_brcpts) < 0 ||
 	    load_common(ctx, d) < 0)
 		goto fail;
 	if (d->n_events == 0 && d->n_queue == 0 && d->n_bounces == 0) {
@@ -781,59 +819,117 @@ fail:
 
 /* ---------------------------------------------------------------- SQL functions */
 
-/* The delivery of the message in argv[0] (outcome argv[1]); NULL on error. */
-static struct cli_dlv *
-fn_load(sqlite3_context *c, sqlite3_value **argv)
+/*
+ * The states of the message in argv (id, outcome, accepted, rejected):
+ * counts[] per state.  A message without any delivery fact is answered
+ * from its counts (one probe of three indexes); others are loaded.
+ * 0, or -1 with the error set on c.
+ */
+static int
+fn_counts(sqlite3_context *c, sqlite3_value **argv, size_t counts[CLI_DS_COUNT])
 {
 	struct cli_dlv_ctx *ctx = sqlite3_user_data(c);
 	struct cli_dlv	*d;
+	sqlite3_stmt	*st;
 	const char	*outcome;
+	int64_t		 id = sqlite3_value_int64(argv[0]);
+	int		 rc, any = 1;
 
-	if (ctx->ev == NULL && cli_dlv_ctx_init(ctx,
-	    sqlite3_context_db_handle(c)) < 0) {
-		sqlite3_result_error(c, ctx->err, -1);
-		return NULL;
-	}
+	if (ctx->db == NULL)
+		ctx->db = sqlite3_context_db_handle(c);
 	outcome = (const char *)sqlite3_value_text(argv[1]);
-	if (cli_dlv_load(ctx, sqlite3_value_int64(argv[0]), NULL, 0,
-	    outcome != NULL ? outcome : "", 0, &d) < 0) {
-		sqlite3_result_error(c, ctx->err, -1);
-		return NULL;
+	if (outcome == NULL)
+		outcome = "";
+	if ((st = stmt_id(ctx, ST_ANY, id)) == NULL)
+		goto fail;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		any = sqlite3_column_int(st, 0);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW) {
+		snprintf(ctx->err, sizeof(ctx->err), "reading delivery: %s",
+		    sqlite3_errmsg(ctx->db));
+		goto fail;
 	}
-	return d;
+	if (!any) {
+		memset(counts, 0, CLI_DS_COUNT * sizeof(counts[0]));
+		counts[strcmp(outcome, "accepted") == 0 ? CLI_DS_PENDING :
+		    CLI_DS_NOT_QUEUED] = (size_t)sqlite3_value_int64(argv[2]);
+		counts[CLI_DS_REJECTED] = (size_t)sqlite3_value_int64(argv[3]);
+		return 0;
+	}
+	if (cli_dlv_load(ctx, id, NULL, 0, outcome, 0, &d) < 0)
+		goto fail;
+	cli_dlv_counts(d, counts);
+	cli_dlv_free(d);
+	return 0;
+
+fail:
+	sqlite3_result_error(c, ctx->err, -1);
+	return -1;
 }
 
 static void
 fn_summary(sqlite3_context *c, int argc, sqlite3_value **argv)
 {
-	struct cli_dlv	*d;
 	size_t		 counts[CLI_DS_COUNT];
 	char		 text[256];
 
 	(void)argc;
-	if ((d = fn_load(c, argv)) == NULL)
+	if (fn_counts(c, argv, counts) < 0)
 		return;
-	cli_dlv_counts(d, counts);
 	cli_dlv_counts_text(text, sizeof(text), counts);
-	cli_dlv_free(d);
 	sqlite3_result_text(c, text, -1, SQLITE_TRANSIENT);
 }
 
 static void
 fn_match(sqlite3_context *c, int argc, sqlite3_value **argv)
 {
-	struct cli_dlv	*d;
-	unsigned	 mask = (unsigned)sqlite3_value_int64(argv[2]);
-	size_t		 i;
-	int		 hit = 0;
+	size_t		 counts[CLI_DS_COUNT];
+	unsigned	 mask = (unsigned)sqlite3_value_int64(argv[4]);
+	int		 i, hit = 0;
 
 	(void)argc;
-	if ((d = fn_load(c, argv)) == NULL)
+	if (fn_counts(c, argv, counts) < 0)
 		return;
-	for (i = 0; i < d->n_rcpt && !hit; i++)
-		hit = (mask & CLI_DS_BIT(d->rcpt[i].state)) != 0;
-	cli_dlv_free(d);
+	for (i = 0; i < CLI_DS_COUNT && !hit; i++)
+		hit = counts[i] > 0 && (mask & CLI_DS_BIT(i)) != 0;
 	sqlite3_result_int(c, hit);
+}
+
+/* The state of one recipient (argv[2], an address) of a message. */
+static void
+fn_state_of(sqlite3_context *c, int argc, sqlite3_value **argv)
+{
+	struct cli_dlv_ctx *ctx = sqlite3_user_data(c);
+	struct cli_dlv	*d;
+	const char	*outcome, *addr;
+	size_t		 i, len;
+
+	(void)argc;
+	if (ctx->db == NULL)
+		ctx->db = sqlite3_context_db_handle(c);
+	outcome = (const char *)sqlite3_value_text(argv[1]);
+	addr = (const char *)sqlite3_value_text(argv[2]);
+	len = (size_t)sqlite3_value_bytes(argv[2]);
+	if (addr == NULL) {
+		sqlite3_result_null(c);
+		return;
+	}
+	if (cli_dlv_load(ctx, sqlite3_value_int64(argv[0]), NULL, 0,
+	    outcome != NULL ? outcome : "", 0, &d) < 0) {
+		sqlite3_result_error(c, ctx->err, -1);
+		return;
+	}
+	for (i = 0; i < d->n_rcpt; i++)
+		if (addr_eq(d->rcpt[i].address, d->rcpt[i].len, addr, len))
+			break;
+	if (i < d->n_rcpt)
+		sqlite3_result_text(c, cli_dstate_name(d->rcpt[i].state), -1,
+		    SQLITE_STATIC);
+	else
+		sqlite3_result_null(c);
+	cli_dlv_free(d);
 }
 
 int
@@ -845,10 +941,12 @@ cli_dlv_register(sqlite3 *db, struct cli_dlv_ctx **handle)
 	*handle = NULL;
 	if ((ctx = calloc(1, sizeof(*ctx))) == NULL)
 		return -1;
-	if (sqlite3_create_function_v2(db, "mt_delivery_summary", 2,
+	if (sqlite3_create_function_v2(db, "mt_delivery_summary", 4,
 	    SQLITE_UTF8, ctx, fn_summary, NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_create_function_v2(db, "mt_delivery_match", 3,
-	    SQLITE_UTF8, ctx, fn_match, NULL, NULL, NULL) != SQLITE_OK) {
+	    sqlite3_create_function_v2(db, "mt_delivery_match", 5,
+	    SQLITE_UTF8, ctx, fn_match, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_create_function_v2(db, "mt_delivery_state_of", 3,
+	    SQLITE_UTF8, ctx, fn_state_of, NULL, NULL, NULL) != SQLITE_OK) {
 		free(ctx);
 		return -1;
 	}
@@ -867,6 +965,19 @@ cli_dlv_unregister(struct cli_dlv_ctx *handle)
 
 /* ---------------------------------------------------------------- tail */
 
+sqlite3_stmt *
+cli_dlv_prepare_bounce_rcpts(sqlite3 *db)
+{
+	sqlite3_stmt	*st;
+
+	if (sqlite3_prepare_v2(db, "SELECT recipient, orig_recipient, action,"
+	    " status, reply_code, reason, remote_mta, diagnostic FROM"
+	    " bounce_recipients WHERE bounce = ?1 ORDER BY seq, id", -1, &st,
+	    NULL) != SQLITE_OK)
+		return NULL;
+	return st;
+}
+
 int64_t
 cli_dlv_max_id(sqlite3 *db, int bounces)
 {
@@ -883,7 +994,7 @@ cli_dlv_max_id(sqlite3 *db, int bounces)
 	return id;
 }
 
-/* The log statuses of the delivery states in mask, as SQL; NULL none. */
+/* " AND d.status IN (...)" for the delivery states in mask; how many. */
 static int
 status_list(struct cli_sql *q, unsigned mask)
 {

@@ -121,16 +121,19 @@ struct cli_dlv {
 	size_t		 n_handoffs;
 };
 
-/* Prepared statements over one journal (schema 5). */
+#define CLI_DLV_NSTMT	13
+
+/* Statements over one journal (schema 5), each prepared on first use. */
 struct cli_dlv_ctx {
 	sqlite3		*db;
-	sqlite3_stmt	*ev, *qe, *bo, *br, *rcpt, *outcome;
-	sqlite3_stmt	*q_ev, *q_qe, *q_bo, *q_br;
-	sqlite3_stmt	*hop_msg, *hop_ev;
+	sqlite3_stmt	*st[CLI_DLV_NSTMT];
 	char		 err[CLI_ERRLEN];	/* what failed */
 };
 
-/* Prepare; -1 with ctx->err set (e.g. the tables are missing). */
+/*
+ * Set up, checking that the journal has the tables; -1 with ctx->err
+ * set.  The other statements are prepared when first needed.
+ */
 int	 cli_dlv_ctx_init(struct cli_dlv_ctx *ctx, sqlite3 *db);
 void	 cli_dlv_ctx_free(struct cli_dlv_ctx *ctx);
 
@@ -167,10 +170,16 @@ void	 cli_dlv_counts_text(char *out, size_t outsz,
 	    const size_t counts[CLI_DS_COUNT]);
 
 /*
- * Register the SQL functions of a journal with delivery tables:
- *   mt_delivery_summary(message_id, outcome) -> "2 delivered, 1 deferred"
- *   mt_delivery_match(message_id, outcome, mask) -> 1 when a recipient is
- *     in a state of mask (CLI_DS_BIT bits)
+ * Register the SQL functions of a journal with delivery tables (accepted
+ * and rejected: the message's rcpt_accepted and rcpt_rejected, which let a
+ * message without any delivery fact be answered without reading its
+ * recipients):
+ *   mt_delivery_summary(id, outcome, accepted, rejected)
+ *     -> "2 delivered, 1 deferred"
+ *   mt_delivery_match(id, outcome, accepted, rejected, mask)
+ *     -> 1 when a recipient is in a state of mask (CLI_DS_BIT bits)
+ *   mt_delivery_state_of(id, outcome, address)
+ *     -> the state of that recipient ("bounced"), NULL when none is it
  * 0 with *handle, to be freed with cli_dlv_unregister before the
  * connection is closed (it holds statements), or -1.
  */
@@ -194,6 +203,13 @@ struct cli_sql;
  */
 int	 cli_dlv_tail_sql(struct cli_sql *q, const struct cli_filter *f,
 	    int bounces, int64_t lo, int64_t hi);
+
+/*
+ * A statement that lists the entries of the bounce bound to ?1 (recipient,
+ * orig_recipient, action, status, reply_code, reason, remote_mta,
+ * diagnostic); caller finalizes.  NULL on error.
+ */
+sqlite3_stmt *cli_dlv_prepare_bounce_rcpts(sqlite3 *db);
 
 /* The largest id of delivery_events (bounces: of bounces); -1 on error. */
 int64_t	 cli_dlv_max_id(sqlite3 *db, int bounces);

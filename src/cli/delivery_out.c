@@ -253,7 +253,10 @@ cli_dlv_sentence(const struct cli_dlv_rcpt *r)
 		break;
 	case CLI_DS_EXPIRED:
 		sb_add(&b, "expired: the MTA gave up retrying");
-		if (f != NULL && f->ev != NULL && real_col(f->ev, "delay") >= 0)
+		if (r->queue_expired)
+			sb_add(&b, " (the queue lifetime ran out)");
+		else if (f != NULL && f->ev != NULL &&
+		    real_col(f->ev, "delay") >= 0)
 			sb_printf(&b, " after %s", cli_duration_format(dur,
 			    sizeof(dur), (int64_t)(real_col(f->ev, "delay") *
 			    1e6)));
@@ -337,7 +340,9 @@ print_event(const struct cli *cli, const char *indent,
 	    CLI_C_GREEN : stc != NULL && strcmp(stc, "deferred") == 0 ?
 	    CLI_C_YELLOW : CLI_C_RED), st != NULL ? st : "?",
 	    cli_color_off(cli));
-	if (relay != NULL)
+	if (relay != NULL && !relay_named(ev))
+		fprintf(cli->out, ", no relay reached");
+	else if (relay != NULL)
 		fprintf(cli->out, " via %s", relay);
 	if (dsn != NULL)
 		fprintf(cli->out, ", dsn %s", dsn);

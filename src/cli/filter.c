@@ -547,7 +547,8 @@ cli_filter_where(const struct cli_filter *f, struct cli_sql *q)
 			/* Last: SQLite evaluates the cheap terms first. */
 			if (!first)
 				cli_sql_add(q, " OR ");
-			cli_sql_add(q, "mt_delivery_match(m.id, m.outcome, ");
+			cli_sql_add(q, "mt_delivery_match(m.id, m.outcome,"
+			    " m.rcpt_accepted, m.rcpt_rejected, ");
 			cli_sql_int(q, (int64_t)f->dstatus);
 			cli_sql_add(q, ")");
 		}

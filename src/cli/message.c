@@ -775,12 +775,27 @@ cli_summary_select(const struct cli_journal *j)
 {
 #define SUMMARY_FROM " FROM messages m JOIN connections c ON c.id = m.conn_id"
 #define SUMMARY_AUTH ", m.spf_result AS spf_result, m.dkim_result AS dkim_result"
-#define SUMMARY_DLV ", mt_delivery_summary(m.id, m.outcome) AS delivery"
+#define SUMMARY_DLV ", mt_delivery_summary(m.id, m.outcome, m.rcpt_accepted," \
+	" m.rcpt_rejected) AS delivery"
 	if (j->has_auth && j->has_delivery)
 		return SUMMARY_BASE SUMMARY_AUTH SUMMARY_DLV SUMMARY_FROM;
 	if (j->has_auth)
 		return SUMMARY_BASE SUMMARY_AUTH SUMMARY_FROM;
 	return SUMMARY_BASE SUMMARY_FROM;
+}
+
+void
+cli_summary_sql(struct cli_sql *q, const struct cli_journal *j,
+    const char *to)
+{
+	if (to == NULL || !j->has_delivery) {
+		cli_sql_add(q, cli_summary_select(j));
+		return;
+	}
+	cli_sql_add(q, SUMMARY_BASE SUMMARY_AUTH SUMMARY_DLV
+	    ", mt_delivery_state_of(m.id, m.outcome, ");
+	cli_sql_text(q, to);
+	cli_sql_add(q, ") AS delivery_to" SUMMARY_FROM);
 }
 
 /* The columns of the summary table; which are shown depends on the journal. */
@@ -939,7 +954,8 @@ cli_summary_add(struct cli_summary *s, const struct cli_row *row)
 	char		 t[CLI_TIME_SIZE], status[64], to[512];
 	char		*cells[NCOLS] = { NULL }, *shown[NCOLS];
 	enum cli_color	 colors[NCOLS] = { CLI_C_NONE }, shown_c[NCOLS];
-	const char	*outcome, *spf, *dkim, *dl;
+	const char	*outcome, *spf, *dkim, *dl, *dto;
+	char		 dcell[320];
 	int64_t		 acc, rej;
 	char		*first;
 	json_t		*obj;
@@ -975,7 +991,19 @@ cli_summary_add(struct cli_summary *s, const struct cli_row *row)
 	colors[COL_STATUS] = outcome != NULL && strcmp(outcome, "accepted") ==
 	    0 ? (acc == 0 && rej > 0 ? CLI_C_RED : CLI_C_GREEN) : CLI_C_YELLOW;
 	dl = cli_val_cstr(cli_row_get(row, "delivery"));
-	cells[COL_DELIVERY] = strdup(dl != NULL && *dl != '\0' ? dl : "-");
+	dto = cli_val_cstr(cli_row_get(row, "delivery_to"));
+	if (dto != NULL && acc + rej > 1) {
+		/* The recipient asked for first, then the whole message. */
+		snprintf(dcell, sizeof(dcell), "%s (all: %s)", dto,
+		    dl != NULL ? dl : "?");
+		cells[COL_DELIVERY] = strdup(dcell);
+		dl = dto;
+	} else if (dto != NULL) {
+		cells[COL_DELIVERY] = strdup(dto);
+		dl = dto;
+	} else
+		cells[COL_DELIVERY] = strdup(dl != NULL && *dl != '\0' ? dl :
+		    "-");
 	colors[COL_DELIVERY] = dl == NULL ? CLI_C_NONE :
 	    strstr(dl, "bounced") != NULL || strstr(dl, "expired") != NULL ?
 	    CLI_C_RED : strstr(dl, "deferred") != NULL ||

@@ -26,6 +26,7 @@
 
 #include "cli/cli.h"
 #include "cli/delivery.h"
+#include "cli/filter.h"
 
 struct cli_msg {
 	struct cli_row	 *m;		/* messages row */
@@ -72,6 +73,14 @@ void	 cli_msg_print(const struct cli *cli, const struct cli_msg *msg);
  * " WHERE 1" and conditions.  Depends on what the journal holds.
  */
 const char *cli_summary_select(const struct cli_journal *j);
+
+/*
+ * The same into q; with to (an exact address, borrowed) and a journal
+ * with delivery, also "delivery_to": the state of that recipient, which
+ * the list shows first (find --to: "did they get it?").
+ */
+void	 cli_summary_sql(struct cli_sql *q, const struct cli_journal *j,
+	    const char *to);
 
 struct cli_summary;
 

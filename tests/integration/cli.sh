@@ -541,7 +541,8 @@ is "$(jget "$T/out" "[m['track_id'] for m in d['messages']]")" "['$FIRST']" \
     "find --to --status delivered: did they get it?"
 run_on "$T/dlv.db" find --to "$R1"
 like "$OUT" "DELIVERY" "find's list has a DELIVERY column"
-like "$OUT" "1 delivered, 1 pending, 1 rejected" "find's list: the delivery of each message"
+like "$OUT" "delivered \\(all: 1 delivered, 1 pending, 1 rejected\\)" \
+    "find --to: that recipient's state first, then the message's"
 run_on "$T/dlv.db" find --status pending --json --limit 0
 ok "$([ "$(jget "$T/out" "d['count']")" -ge 1 ]; echo $?)" "find --status pending"
 run find --status delivered

@@ -576,6 +576,12 @@ test_summary_json(void **state)
 	    "fail");
 	assert_int_equal(json_array_size(json_object_get(m, "recipients")), 2);
 	assert_null(json_object_get(m, "first_rcpt"));
+	/* Schema 5 without any delivery fact: answered from the counts. */
+	assert_string_equal(json_string_value(json_object_get(m, "delivery")),
+	    "1 pending, 1 rejected");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(
+	    json_object_get(m, "recipients"), 0), "delivery_state")),
+	    "pending");
 	json_decref(doc);
 	free(out);
 }
@@ -870,7 +876,10 @@ test_delivery_show(void **state)
 	cli_msg_print(&f->cli, msg);
 	out = output(f);
 	assert_non_null(strstr(out, "<frank@example.org>  expired: the MTA"
-	    " gave up retrying after 1h; last: connection timed out"));
+	    " gave up retrying (the queue lifetime ran out); last: connection"
+	    " timed out - no answer from host"));
+	assert_non_null(strstr(out, "deferred, no relay reached, dsn 4.4.1,"
+	    " delay 1h"));
 	assert_non_null(strstr(out, "notify: the MTA sent a non-delivery"
 	    " notice to the sender as 7NDR5 (mailtrail show 7NDR5)"));
 	free(out);
@@ -1010,6 +1019,8 @@ test_delivery_find(void **state)
 		{ "deferred", { CLI_OPT_STATUS }, { "deferred" }, "6" },
 		{ "pending", { CLI_OPT_STATUS }, { "pending" }, "6" },
 		{ "not-queued", { CLI_OPT_STATUS }, { "not-queued" }, "3" },
+		{ "pending or rejected, without facts", { CLI_OPT_STATUS },
+		  { "pending,rejected" }, "6 4 2" },
 		{ "rejected", { CLI_OPT_STATUS }, { "rejected" }, "4 2" },
 		{ "an outcome or a state", { CLI_OPT_STATUS },
 		  { "aborted,DELIVERED" }, "3 5 1" },
@@ -1018,6 +1029,9 @@ test_delivery_find(void **state)
 		{ "to and since", { CLI_OPT_TO, CLI_OPT_SINCE },
 		  { "carol@example.net", "2026-11-25" }, "1" },
 	};
+	static const char *const column[] = { "1 delivered, 1 bounced",
+	    "1 bounced, 1 rejected", "1 not-queued", "2 rejected",
+	    "1 deferred, 1 expired, 1 pending" };
 	struct fix	*f = *state;
 	struct cli_filter flt;
 	sqlite3_stmt	*st;
@@ -1028,21 +1042,46 @@ test_delivery_find(void **state)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		check_find(f, cases[i].name, cases[i].opts, cases[i].vals,
 		    cases[i].want);
-	/* The list's DELIVERY column. */
-	snprintf(sql, sizeof(sql), "%s WHERE m.id IN (1, 2, 6)"
+	/* The list's DELIVERY column (3 and 4 have no delivery fact: they
+	 * are answered from the message's counts). */
+	snprintf(sql, sizeof(sql), "%s WHERE m.id IN (1, 2, 3, 4, 6)"
 	    " ORDER BY m.id", cli_summary_select(&f->cli.j));
 	assert_int_equal(sqlite3_prepare_v2(f->cli.j.db, sql, -1, &st, NULL),
 	    SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	assert_string_equal(sqlite3_column_text(st, sqlite3_column_count(st) -
-	    1), "1 delivered, 1 bounced");
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	assert_string_equal(sqlite3_column_text(st, sqlite3_column_count(st) -
-	    1), "1 bounced, 1 rejected");
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	assert_string_equal(sqlite3_column_text(st, sqlite3_column_count(st) -
-	    1), "1 deferred, 1 expired, 1 pending");
+	for (i = 0; i < sizeof(column) / sizeof(column[0]); i++) {
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		assert_string_equal(sqlite3_column_text(st,
+		    sqlite3_column_count(st) - 1), column[i]);
+	}
 	sqlite3_finalize(st);
+	/* find --to: that recipient's state first. */
+	{
+		struct cli_sql	 q;
+		struct cli_summary *sum;
+		struct cli_row	*row;
+		char		*out;
+
+		cli_sql_init(&q);
+		cli_summary_sql(&q, &f->cli.j, "CAROL@example.net");
+		cli_sql_add(&q, " WHERE m.id = 1");
+		assert_int_equal(cli_sql_prepare(&q, f->cli.j.db, &st),
+		    SQLITE_OK);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		row = cli_row_copy(st);
+		sqlite3_finalize(st);
+		cli_sql_free(&q);
+		assert_string_equal(cli_row_text(row, "delivery_to", NULL),
+		    "bounced");
+		sum = cli_summary_begin(&f->cli, 0);
+		assert_int_equal(cli_summary_add(sum, row), 0);
+		assert_int_equal(cli_summary_end(sum, 0), 0);
+		cli_row_free(row);
+		out = output(f);
+		if (strstr(out, "bounced (all: 1 delivered, 1 bounced)") ==
+		    NULL)
+			fail_msg("got %s", out);
+		free(out);
+	}
 	/* A word that is no state; delivery states on an older journal. */
 	cli_filter_init(&flt, T0);
 	assert_int_equal(cli_filter_option(&flt, CLI_OPT_STATUS, "sent", err,
