@@ -268,7 +268,10 @@ static const char sql_by_qid_rcpt[] =
 
 /*
  * Binding in parameter order: each call binds the next parameter; the first
- * failure sticks in rc and later calls do nothing.
+ * failure sticks in rc and later calls do nothing.  Values are bound
+ * SQLITE_STATIC (not copied): every statement is stepped, reset and its
+ * bindings cleared (run, query_id, qcache_fill) while the record it reads
+ * from is alive.
  */
 struct binder {
 	sqlite3_stmt	*stmt;
@@ -298,7 +301,7 @@ bind_bytes(struct binder *b, const struct mt_bytes *v)
 		b->rc = SQLITE_TOOBIG;
 	else
 		b->rc = sqlite3_bind_text(b->stmt, i, v->data, (int)v->len,
-		    SQLITE_TRANSIENT);
+		    SQLITE_STATIC);
 }
 
 /* Exact bytes for a NOT NULL column: an unset value is the empty string. */
