@@ -62,6 +62,7 @@
 #define DEFAULT_BUSY_MS		5000
 #define WAL_SIZE_LIMIT		"16777216"	/* bytes kept after a checkpoint */
 #define BUSY_POLL_US		1000	/* sleep between lock attempts */
+#define BULK_CACHE_KIB		"65536"	/* page cache of a bulk loader */
 
 #define LINK_BEFORE_US		((int64_t)MT_LINK_BEFORE_S * 1000000)
 #define LINK_AFTER_US		((int64_t)MT_LINK_AFTER_S * 1000000)
@@ -1440,8 +1441,11 @@ store_sqlite_open(const struct mt_store_sqlite_opts *opts, char *err,
 	if (exec_sql(s, opts->synchronous_full ? "PRAGMA synchronous=FULL" :
 	    "PRAGMA synchronous=NORMAL", "setting synchronous", err,
 	    errlen) < 0 ||
-	    exec_sql(s, "PRAGMA foreign_keys=ON", "enabling foreign keys",
-	    err, errlen) < 0 ||
+	    exec_sql(s, opts->bulk ? "PRAGMA foreign_keys=OFF" :
+	    "PRAGMA foreign_keys=ON", "setting foreign keys", err,
+	    errlen) < 0 ||
+	    (opts->bulk && exec_sql(s, "PRAGMA cache_size=-" BULK_CACHE_KIB,
+	    "setting the cache size", err, errlen) < 0) ||
 	    exec_sql(s, "PRAGMA journal_size_limit=" WAL_SIZE_LIMIT,
 	    "setting journal_size_limit", err, errlen) < 0)
 		goto fail;

@@ -21,7 +21,9 @@
  * back.
  *
  * Memory is bounded: one read buffer (READ_BUF bytes, larger than
- * MLOG_MAX_LINE), the current batch, and SQLite's page cache.  A line
+ * MLOG_MAX_LINE), the current batch, and SQLite's page cache (64 MiB: the
+ * store opened as a bulk loader; the index pages a backfill touches stay
+ * cached between its transactions).  A line
  * longer than MLOG_MAX_LINE is skipped up to its newline without being
  * kept, and counted.
  *
@@ -543,6 +545,7 @@ open_store(struct cli *cli, char *err, size_t errlen)
 	o.path = path;
 	o.synchronous_full = 0;
 	o.busy_timeout_ms = BUSY_MS;
+	o.bulk = 1;
 	st = store_sqlite_open(&o, err, errlen);
 	free(path);
 	return st;
