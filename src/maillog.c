@@ -39,6 +39,8 @@ struct mlog_parser {
 	int	 mon;		/* its month, 0..11 */
 	int64_t	 tz_hour;	/* MLOG_TZ_LOCAL: local hour cached, or -1 */
 	int32_t	 tz_hour_off;	/* and its offset east of UTC */
+	int64_t	 day_key;	/* y*10000+m*100+d of the last date, or -1 */
+	int64_t	 day_num;	/* its days since 1970-01-01 */
 };
 
 /* ---------------------------------------------------------------- bytes */
@@ -228,8 +230,9 @@ reply_codes(struct mlog_event *ev, const char *s, const char *e,
 	size_t		 n;
 
 	if ((ev->reply_code = reply_code_at(s, e)) == 0 &&
-	    (said = FIND(s, e, " said: ")) != NULL) {
-		s = said + 7;
+	    (said = FIND(s, e, "said: ")) != NULL && said > s &&
+	    said[-1] == ' ') {
+		s = said + 6;
 		ev->reply_code = reply_code_at(s, e);
 	}
 	if (!want_dsn || ev->dsn.p != NULL)
@@ -261,9 +264,10 @@ next_qid(struct mlog_event *ev, const char *s, const char *e)
 		t = q + 10;
 	else if ((q = FIND(s, e, "forwarded as ")) != NULL)
 		t = q + 13;
-	else if ((q = FIND(s, e, " Message accepted for delivery")) != NULL) {
+	else if ((q = FIND(s, e, "Message accepted for delivery")) != NULL &&
+	    q > s && q[-1] == ' ') {
 		/* Sendmail's own reply: "<qid> Message accepted ..." */
-		for (t = q; t > s && is_alnum(t[-1]); t--)
+		for (t = q - 1; t > s && is_alnum(t[-1]); t--)
 			;
 	}
 	if (t == NULL)
@@ -288,6 +292,19 @@ days_from_civil(int64_t y, int m, int d)
 	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
 	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
 	return era * 146097 + doe - 719468;
+}
+
+/* days_from_civil, remembering the last date (most lines share it). */
+static int64_t
+day_number(struct mlog_parser *p, int y, int m, int d)
+{
+	int64_t	 key = (int64_t)y * 10000 + m * 100 + d;
+
+	if (key != p->day_key) {
+		p->day_num = days_from_civil(y, m, d);
+		p->day_key = key;
+	}
+	return p->day_num;
 }
 
 /* Exactly n digits at *pp into *out. */
@@ -435,7 +452,7 @@ classic_stamp(struct mlog_parser *p, const char *s, const char *e,
 	}
 	p->year = year;
 	p->mon = mon;
-	local = days_from_civil(year, mon + 1, day) * 86400 + hh * 3600 +
+	local = day_number(p, year, mon + 1, day) * 86400 + hh * 3600 +
 	    mm * 60 + ss;
 	*us = local_to_utc(p, local) * 1000000 + frac;
 	return s;
@@ -460,7 +477,7 @@ rfc3339_stamp(struct mlog_parser *p, const char *s, const char *e,
 	    ss > 60)
 		return NULL;
 	frac = fraction_us(&s, e);
-	t = days_from_civil(y, mo, d) * 86400 + hh * 3600 + mm * 60 + ss;
+	t = day_number(p, y, mo, d) * 86400 + hh * 3600 + mm * 60 + ss;
 	if (s < e && (*s == 'Z' || *s == 'z')) {
 		s++;
 	} else if (s < e && (*s == '+' || *s == '-')) {
@@ -659,7 +676,8 @@ pf_delivery(struct mlog_event *ev, const char *s, const char *e,
 		else if (KEY(&kv, "delays"))
 			pf_delays(ev, kv.v, kv.ve);
 		else if (KEY(&kv, "dsn")) {
-			if (dsn_at(kv.v, kv.ve) == (size_t)(kv.ve - kv.v))
+			if (kv.ve > kv.v &&
+			    dsn_at(kv.v, kv.ve) == (size_t)(kv.ve - kv.v))
 				put(ev, &ev->dsn, kv.v, kv.ve);
 		}
 	}
@@ -765,9 +783,9 @@ pf_reject(struct mlog_event *ev, const char *s, const char *e)
 			put(ev, &ev->client, fr + 6, env);
 		r = s;
 		re = fr != NULL ? fr : env;
-		/* A text after the envelope: "...helo=<h>: 5.7.1 text". */
-		if (env < e && (t = FIND(env, e, ">: ")) != NULL) {
-			r = t + 3;
+		/* A text after the envelope: "...proto=SMTP: 5.7.1 text". */
+		if (env < e && (t = FIND(env, e, ": ")) != NULL) {
+			r = t + 2;
 			re = e;
 		}
 	} else if ((fr = FIND(s, env, " from ")) != NULL) {
@@ -851,6 +869,11 @@ pf_message(struct mlog_event *ev, const char *s, const char *e,
 			return pf_reject(ev, s + 15, e);
 		return MLOG_IGNORED;
 	}
+	if (STARTS(s, e, "warning: ") && (q = pf_qid(s + 9, e)) != NULL) {
+		/* "warning: QID: ..." names the message it concerns. */
+		put(ev, &ev->queue_id, s + 9, q);
+		return MLOG_IGNORED;
+	}
 	if ((q = pf_qid(s, e)) == NULL)
 		return MLOG_IGNORED;
 	put(ev, &ev->queue_id, s, q);
@@ -876,13 +899,13 @@ pf_message(struct mlog_event *ev, const char *s, const char *e,
 	if (e - s == 7 && memcmp(s, "removed", 7) == 0)
 		return MLOG_REMOVED;
 	if ((STARTS(s, e, "sender ") || STARTS(s, e, "postmaster ")) &&
-	    (q = FIND(s, e, " notification: ")) != NULL) {
-		t = q + 15;
+	    (q = FIND(s, e, "notification: ")) != NULL) {
+		t = q + 14;
 		te = qid_token_end(t, e);
 		if (te == t)
 			return MLOG_UNPARSED;
 		put(ev, &ev->related_queue_id, t, te);
-		put(ev, &ev->reply, s, q + 13);
+		put(ev, &ev->status_word, s, q + 12);
 		return MLOG_NOTIFY;
 	}
 	if (STARTS(s, e, "reject: "))
@@ -1016,7 +1039,8 @@ sm_delivery(struct mlog_event *ev, const char *s, const char *e)
 		else if (KEY(&kv, "relay"))
 			put(ev, &ev->relay, kv.v, kv.ve);
 		else if (KEY(&kv, "dsn")) {
-			if (dsn_at(kv.v, kv.ve) == (size_t)(kv.ve - kv.v))
+			if (kv.ve > kv.v &&
+			    dsn_at(kv.v, kv.ve) == (size_t)(kv.ve - kv.v))
 				put(ev, &ev->dsn, kv.v, kv.ve);
 		} else if (KEY(&kv, "stat")) {
 			st = kv.v;
@@ -1025,7 +1049,7 @@ sm_delivery(struct mlog_event *ev, const char *s, const char *e)
 	}
 	if (ev->recipient.p == NULL)
 		return MLOG_UNPARSED;
-	cls = ev->dsn.p != NULL ? ev->dsn.p[0] - '0' : 0;
+	cls = ev->dsn.len > 0 ? ev->dsn.p[0] - '0' : 0;
 	if (st != NULL) {
 		for (w = st; w < ste && is_alnum(*w); w++)
 			;
@@ -1224,6 +1248,72 @@ sm_message(struct mlog_event *ev, const char *s, const char *e)
 
 /* ---------------------------------------------------------------- API */
 
+/* The next space-delimited RFC 5424 header field at *pp. */
+static const char *
+field_5424(const char **pp, const char *e, const char **end)
+{
+	const char	*s = *pp, *q;
+
+	if (s >= e || *s != ' ')
+		return NULL;
+	s++;
+	for (q = s; q < e && *q != ' '; q++)
+		;
+	if (q == s)
+		return NULL;
+	*end = q;
+	*pp = q;
+	return s;
+}
+
+/*
+ * After an RFC 5424 stamp: " HOST APP PROCID MSGID SD MSG".  Sets host,
+ * program and pid ("-" is nil); *pp ends at the message.  -1: no app.
+ */
+static int
+frame_5424(struct mlog_event *ev, const char **pp, const char *e)
+{
+	const char	*f, *fe, *s;
+	long		 pid = 0;
+	int		 i;
+
+	if ((f = field_5424(pp, e, &fe)) == NULL)
+		return -1;
+	if (fe - f != 1 || *f != '-')
+		put(ev, &ev->host, f, fe);
+	if ((f = field_5424(pp, e, &fe)) == NULL || (fe - f == 1 && *f == '-'))
+		return -1;
+	put(ev, &ev->program, f, fe);
+	if ((f = field_5424(pp, e, &fe)) == NULL)
+		return -1;
+	for (s = f, i = 0; s < fe && is_digit(*s) && i < 10; s++, i++)
+		pid = pid * 10 + (*s - '0');
+	if (s == fe && s > f)
+		ev->pid = pid;
+	if (field_5424(pp, e, &fe) == NULL)	/* MSGID */
+		return -1;
+	/* Structured data: "-" or one or more "[...]" (']' escaped as "\]"). */
+	s = *pp;
+	if (s < e && *s == ' ')
+		s++;
+	if (s < e && *s == '-')
+		s++;
+	else
+		while (s < e && *s == '[') {
+			for (s++; s < e && *s != ']'; s++)
+				if (*s == '\\' && s + 1 < e)
+					s++;
+			if (s < e)
+				s++;
+		}
+	if (s < e && *s == ' ')
+		s++;
+	if (e - s >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0)
+		s += 3;			/* the UTF-8 BOM RFC 5424 allows */
+	*pp = s;
+	return 0;
+}
+
 struct mlog_parser *
 mlog_parser_new(int64_t ref_us, int32_t tz_offset_s)
 {
@@ -1234,6 +1324,7 @@ mlog_parser_new(int64_t ref_us, int32_t tz_offset_s)
 	p->ref_us = ref_us;
 	p->tz = tz_offset_s;
 	p->tz_hour = -1;
+	p->day_key = -1;
 	return p;
 }
 
@@ -1261,6 +1352,7 @@ mlog_parse(struct mlog_parser *p, const char *line, size_t len,
 	const char	*s = line, *e = line + len, *q, *tag, *tage, *d;
 	int64_t		 us;
 	long		 pid;
+	int		 v5424 = 0;
 
 	event_init(ev);
 	if (len > MLOG_MAX_LINE)
@@ -1274,8 +1366,14 @@ mlog_parse(struct mlog_parser *p, const char *line, size_t len,
 	if (*s == '<') {
 		for (q = s + 1; q < e && is_digit(*q) && q - s < 5; q++)
 			;
-		if (q > s + 1 && q < e && *q == '>')
+		if (q > s + 1 && q < e && *q == '>') {
 			s = q + 1;
+			/* RFC 5424: "<PRI>1 STAMP HOST APP PROCID MSGID SD MSG" */
+			if (e - s >= 2 && s[0] == '1' && s[1] == ' ') {
+				s += 2;
+				v5424 = 1;
+			}
+		}
 	}
 	if (s < e && is_digit(*s))
 		q = rfc3339_stamp(p, s, e, &us);
@@ -1286,6 +1384,13 @@ mlog_parse(struct mlog_parser *p, const char *line, size_t len,
 	ev->time_us = us;
 	s = q;
 
+	if (v5424) {
+		if (frame_5424(ev, &s, e) < 0)
+			return ev->kind = MLOG_NOT_MAIL;
+		tag = ev->program.p;
+		tage = tag + ev->program.len;
+		goto mta;
+	}
 	/* Host, then the tag; a line may lack the host. */
 	while (s < e && *s == ' ')
 		s++;
@@ -1318,6 +1423,7 @@ mlog_parse(struct mlog_parser *p, const char *line, size_t len,
 	if (s < e && *s == ' ')
 		s++;
 
+mta:
 	/* Which MTA. */
 	d = find_last(tag, tage, '/');
 	if (d != NULL && ((tage - tag >= 7 && memcmp(tag, "postfix", 7) == 0)
