@@ -62,6 +62,7 @@
 #define DEFAULT_BUSY_MS		5000
 #define WAL_SIZE_LIMIT		"16777216"	/* bytes kept after a checkpoint */
 #define BUSY_POLL_US		1000	/* sleep between lock attempts */
+#define BULK_CACHE_KIB		"65536"	/* page cache of a bulk loader */
 
 #define LINK_BEFORE_US		((int64_t)MT_LINK_BEFORE_S * 1000000)
 #define LINK_AFTER_US		((int64_t)MT_LINK_AFTER_S * 1000000)
@@ -268,7 +269,10 @@ static const char sql_by_qid_rcpt[] =
 
 /*
  * Binding in parameter order: each call binds the next parameter; the first
- * failure sticks in rc and later calls do nothing.
+ * failure sticks in rc and later calls do nothing.  Values are bound
+ * SQLITE_STATIC (not copied): every statement is stepped, reset and its
+ * bindings cleared (run, query_id, qcache_fill) while the record it reads
+ * from is alive.
  */
 struct binder {
 	sqlite3_stmt	*stmt;
@@ -298,7 +302,7 @@ bind_bytes(struct binder *b, const struct mt_bytes *v)
 		b->rc = SQLITE_TOOBIG;
 	else
 		b->rc = sqlite3_bind_text(b->stmt, i, v->data, (int)v->len,
-		    SQLITE_TRANSIENT);
+		    SQLITE_STATIC);
 }
 
 /* Exact bytes for a NOT NULL column: an unset value is the empty string. */
@@ -1437,8 +1441,11 @@ store_sqlite_open(const struct mt_store_sqlite_opts *opts, char *err,
 	if (exec_sql(s, opts->synchronous_full ? "PRAGMA synchronous=FULL" :
 	    "PRAGMA synchronous=NORMAL", "setting synchronous", err,
 	    errlen) < 0 ||
-	    exec_sql(s, "PRAGMA foreign_keys=ON", "enabling foreign keys",
-	    err, errlen) < 0 ||
+	    exec_sql(s, opts->bulk ? "PRAGMA foreign_keys=OFF" :
+	    "PRAGMA foreign_keys=ON", "setting foreign keys", err,
+	    errlen) < 0 ||
+	    (opts->bulk && exec_sql(s, "PRAGMA cache_size=-" BULK_CACHE_KIB,
+	    "setting the cache size", err, errlen) < 0) ||
 	    exec_sql(s, "PRAGMA journal_size_limit=" WAL_SIZE_LIMIT,
 	    "setting journal_size_limit", err, errlen) < 0)
 		goto fail;

@@ -44,6 +44,14 @@ struct mt_store_sqlite_opts {
 	int		 synchronous_full;	/* PRAGMA synchronous=FULL, else NORMAL */
 	unsigned	 mode;			/* file mode when created, e.g. 0640 */
 	int		 busy_timeout_ms;
+	/*
+	 * A bulk loader (mailtrail ingest-log): a BULK_CACHE_KIB page cache
+	 * instead of SQLite's 2 MB default, and REFERENCES not enforced on
+	 * this connection (every id it writes was read in the same
+	 * transaction; the checks cost a B-tree lookup per row).  0 in the
+	 * daemon.
+	 */
+	int		 bulk;
 	/* Tests only: SQL run once the journal is ready ("PRAGMA
 	 * max_page_count=..." to provoke SQLITE_FULL); NULL normally. */
 	const char	*test_pragma;

@@ -12,8 +12,8 @@
  * Invariant 3 (one writer): the daemon's journal writer may be running.
  * So this command writes in short transactions, bounded by event count
  * (MAX_EVENTS) and by time: each transaction's duration is measured and
- * the batch size adapts so that it stays near TXN_TARGET_MS, well inside
- * the daemon's commit timeout.  Lines are parsed between transactions,
+ * the batch size adapts so that it stays near --txn-ms (TXN_TARGET_MS by
+ * default), well inside the daemon's commit timeout.  Lines are parsed between transactions,
  * when the journal's write lock is free, and the store's busy handler
  * polls every millisecond, so the daemon's writer gets the lock within a
  * millisecond or so of each of our commits.  synchronous=NORMAL: a crash
@@ -21,7 +21,9 @@
  * back.
  *
  * Memory is bounded: one read buffer (READ_BUF bytes, larger than
- * MLOG_MAX_LINE), the current batch, and SQLite's page cache.  A line
+ * MLOG_MAX_LINE), the current batch, and SQLite's page cache (64 MiB: the
+ * store opened as a bulk loader; the index pages a backfill touches stay
+ * cached between its transactions).  A line
  * longer than MLOG_MAX_LINE is skipped up to its newline without being
  * kept, and counted.
  *
@@ -47,15 +49,20 @@
 #include "cli/cli.h"
 
 #define READ_BUF	(1024 * 1024)	/* > MLOG_MAX_LINE */
-#define MAX_EVENTS	2000		/* events per transaction, at most */
+#define MAX_EVENTS	MT_LOG_BATCH_MAX	/* events per transaction, at most */
 #define MIN_EVENTS	100
-#define START_EVENTS	1000
-#define TXN_TARGET_MS	25		/* aim for transactions this long */
+#define START_EVENTS	500
+#define TXN_TARGET_MS	40		/* default --txn-ms */
 #define BUSY_MS		10000		/* wait this long for the lock */
 #define PROGRESS_US	200000		/* progress line refresh */
 
+enum {
+	OPT_TXN_MS = CLI_OPT_FIRST_LOCAL
+};
+
 static const char help[] =
-"usage: mailtrail ingest-log [--journal PATH] [--json] FILE... | -\n"
+"usage: mailtrail ingest-log [--journal PATH] [--json] [--txn-ms MS]\n"
+"                            FILE... | -\n"
 "\n"
 "Read Postfix or Sendmail mail logs (plain files, .gz files, or - for\n"
 "standard input) and store what happened to each message after the\n"
@@ -66,7 +73,9 @@ static const char help[] =
 "minutes after the line).  Lines the journal already holds are ignored:\n"
 "running it twice over the same file adds nothing.\n"
 "\n"
-"Writes in short transactions beside a running mailtrail-milter.\n"
+"Writes in short transactions beside a running mailtrail-milter: each\n"
+"holds the journal's write lock about --txn-ms milliseconds (default 40,\n"
+"5 to 1000; at most 4096 events), then lets the daemon commit.\n"
 "Classic syslog stamps have no year: it is inferred from the file's\n"
 "modification time (now for standard input); the local time zone (TZ)\n"
 "applies to them.\n"
@@ -105,6 +114,8 @@ struct ingest {
 	struct mt_store	*st;
 	struct mt_record *rec;		/* the batch being filled */
 	size_t		 max_events;	/* adaptive, MIN_EVENTS..MAX_EVENTS */
+	int		 txn_ms;	/* --txn-ms: target transaction time */
+	double		 us_per_event;	/* smoothed cost of an event */
 	int		 progress;	/* stderr is a terminal */
 	int64_t		 t_start;	/* mono */
 	int64_t		 last_progress;
@@ -302,6 +313,7 @@ flush(struct ingest *in)
 {
 	struct mt_store	*st = in->st;
 	int64_t		 t0, us;
+	double		 per, want;
 
 	if (in->rec == NULL || in->rec->logs->n == 0)
 		return 0;
@@ -319,16 +331,17 @@ flush(struct ingest *in)
 	in->txn_us_total += us;
 	if (us > in->txn_us_max)
 		in->txn_us_max = us;
-	if (us > TXN_TARGET_MS * 1000) {
-		in->max_events /= 2;
-		if (in->max_events < MIN_EVENTS)
-			in->max_events = MIN_EVENTS;
-	} else if (us < TXN_TARGET_MS * 1000 / 2 &&
-	    in->max_events < MAX_EVENTS) {
-		in->max_events += in->max_events / 4 + 1;
-		if (in->max_events > MAX_EVENTS)
-			in->max_events = MAX_EVENTS;
-	}
+	/*
+	 * The cost of an event, smoothed (one slow commit, such as one that
+	 * ran a WAL checkpoint, does not halve the batch), decides how many
+	 * fit in the target time next time.
+	 */
+	per = (double)us / (double)in->rec->logs->n;
+	in->us_per_event = in->us_per_event == 0 ? per :
+	    0.8 * in->us_per_event + 0.2 * per;
+	want = (double)in->txn_ms * 1000 / in->us_per_event;
+	in->max_events = want < MIN_EVENTS ? MIN_EVENTS : want > MAX_EVENTS ?
+	    MAX_EVENTS : (size_t)want;
 	record_free(in->rec);
 	in->rec = NULL;
 	return new_batch(in);
@@ -532,6 +545,7 @@ open_store(struct cli *cli, char *err, size_t errlen)
 	o.path = path;
 	o.synchronous_full = 0;
 	o.busy_timeout_ms = BUSY_MS;
+	o.bulk = 1;
 	st = store_sqlite_open(&o, err, errlen);
 	free(path);
 	return st;
@@ -542,8 +556,11 @@ cmd_ingest(struct cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		CLI_COMMON_LONGOPTS,
+		{ "txn-ms",	required_argument, NULL, OPT_TXN_MS },
 		{ NULL, 0, NULL, 0 }
 	};
+	char		*end;
+	long		 txn_ms = TXN_TARGET_MS;
 	struct counts	 c, total;
 	struct ingest	 in;
 	json_t		*doc = NULL, *files = NULL;
@@ -555,6 +572,15 @@ cmd_ingest(struct cli *cli, int argc, char **argv)
 		if (cli_common_option(cli, ch, optarg, help, &done)) {
 			if (done)
 				return CLI_EXIT_FOUND;
+			continue;
+		}
+		if (ch == OPT_TXN_MS) {
+			errno = 0;
+			txn_ms = strtol(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || txn_ms < 5 ||
+			    txn_ms > 1000)
+				return cli_usage_error(cli, "--txn-ms %s: expected"
+				    " milliseconds from 5 to 1000", optarg);
 			continue;
 		}
 		return cli_bad_option(cli, ch, argv);
@@ -572,6 +598,7 @@ cmd_ingest(struct cli *cli, int argc, char **argv)
 	memset(&in, 0, sizeof(in));
 	in.cli = cli;
 	in.max_events = START_EVENTS;
+	in.txn_ms = (int)txn_ms;
 	in.progress = isatty(STDERR_FILENO);
 	if ((in.st = open_store(cli, in.err, sizeof(in.err))) == NULL) {
 		cli_error(cli, "%s", in.err);

@@ -50,7 +50,8 @@ if [ -z "$bin" ]; then
 	${CC:-cc} -O2 -pthread -I"$work" -I"$top_srcdir/include" \
 	    -o "$work/journal_bench" "$top_srcdir/tests/bench/journal_bench.c" \
 	    "$src/journal.c" "$src/store_sqlite.c" "$src/schema.c" \
-	    "$src/record.c" "$src/bytes.c" "$src/clock.c" "$src/escape.c" \
+	    "$src/record.c" "$src/delivery.c" "$src/bytes.c" "$src/clock.c" \
+	    "$src/escape.c" \
 	    "$src/log.c" "$src/stats.c" $(pkg-config --cflags --libs sqlite3)
 	bin=$work/journal_bench
 fi
