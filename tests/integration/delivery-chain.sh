@@ -86,7 +86,6 @@ pf_start "$R" || bail_out "Postfix R did not start"
 
 pf_setup "$G" "$G_PORT" "$S_OK" "unix:$SOCK" \
     "transport_maps = hash:$G/conf/transport" \
-    "relay_domains = back.example" \
     "maillog_file_compressor = gzip" ||
     bail_out "pf_setup G failed"
 cat >"$G/conf/transport" <<EOF
@@ -155,7 +154,7 @@ ok $? "the follower recorded the bounces"
 m1=$(msgrow_of "one.$TAG@client.example")
 like "$(journal "SELECT status || '|' || dsn || '|' || relay FROM
     delivery_events WHERE message = $m1")" \
-    "^sent\|2\.0\.0\|ok\.sink\.example\[127\.0\.0\.1\]:$S_OK$" \
+    "^sent\|2\.0\.0\|127\.0\.0\.1\[127\.0\.0\.1\]:$S_OK$" \
     "one: delivered, 2.0.0, with the relay"
 m2=$(msgrow_of "two.$TAG@client.example")
 like "$(journal "SELECT status || '|' || dsn || '|' || reply_code FROM
@@ -228,6 +227,11 @@ ok $? "R's log ingested"
 is "$(journal "SELECT status FROM delivery_events WHERE queue_id = '$rq'
     AND recipient = 'gina@chain.example'")" sent \
     "hop: R delivered it (followed through the queue ID R logged)"
+"$MT" --journal "$DB" show --json "hop.$TAG@client.example" >"$T/show-hop.json"
+ok $? "show hop --json"
+like "$(cat "$T/show-hop.json")" "\"$rq\"" "show hop: the hand-off names R's queue ID"
+"$MT" --journal "$DB" show "hop.$TAG@client.example" >"$T/show-hop.out"
+like "$(cat "$T/show-hop.out")" "$rq" "show hop: the text names R's queue ID too"
 
 # ---------------------------------------------------------------- rotation and restart
 postfix -c "$G/conf" logrotate >/dev/null 2>&1
