@@ -12,6 +12,8 @@
 #   track_pid PID / untrack_pid    PIDs this test started; killed at exit
 #   at_exit CMD                    extra cleanup, run in reverse order
 #   free_port VAR                  a loopback TCP port nobody listens on
+#   hold_ports SPEC...             hold tcp:PORT / udp:PORT as a machine's
+#                                  own service would (HOLD_PID, tracked)
 #   wait_for SECONDS CMD...        poll until CMD succeeds
 #   elapsed_ms                     milliseconds since the script started
 #
@@ -284,6 +286,27 @@ free_port()
 		fi
 	done
 	bail_out "no free TCP port found"
+}
+
+# hold_ports SPEC...: a process of ours holding each tcp:PORT / udp:PORT on
+# every address (tests/lib/holdports.py), as the machine's own services
+# would; a port someone else holds already is just as good.  Sets HOLD_PID
+# (tracked: killed at exit) and HOLD_OUT (its "held ..."/"taken ..."
+# lines).  1 when it did not get ready.
+HOLD_PID=
+HOLD_OUT=
+hold_ports()
+{
+	local t
+	t=$_mt_tmp
+	[ -n "$t" ] || mt_tmpdir t
+	HOLD_OUT=$t/holdports.$RANDOM.out
+	python3 "$top_srcdir/tests/lib/holdports.py" "$@" >"$HOLD_OUT" 2>&1 &
+	HOLD_PID=$!
+	track_pid "$HOLD_PID"
+	wait_for 10 grep -qx ready "$HOLD_OUT" && return 0
+	diag "holdports.py did not get ready: $(cat "$HOLD_OUT")"
+	return 1
 }
 
 # PIDs of the processes listening on TCP PORT, one a line.
