@@ -71,6 +71,9 @@ reply(const struct session *s, unsigned long nr_flag)
 
 #define MACROS(ctx)	{ get_macro, (ctx) }
 
+/* The steps that may run without a reply (see cb_negotiate). */
+#define NR_SAFE	(SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY)
+
 static sfsistat
 cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     unsigned long f2, unsigned long f3, unsigned long *pf0,
@@ -88,9 +91,6 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 		{ SMFIM_EOH, MT_MACROS_EOH },
 		{ SMFIM_EOM, MT_MACROS_EOM },
 	};
-	const unsigned long nr_all = SMFIP_NR_CONN | SMFIP_NR_HELO |
-	    SMFIP_NR_MAIL | SMFIP_NR_RCPT | SMFIP_NR_DATA | SMFIP_NR_UNKN |
-	    SMFIP_NR_EOH | SMFIP_NR_BODY | SMFIP_NR_HDR;
 	const struct mt_config *cfg;
 	struct session	*s;
 	size_t		 i;
@@ -115,14 +115,16 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 		break;
 	}
 	/*
-	 * Never "no reply" for CONNECT, HELO and unknown commands: when the
-	 * MTA hangs up right after them (a client that only says EHLO and
-	 * QUIT), libmilter drops the commands it has not read yet, and the
-	 * connection's facts would be lost.  These come once per connection;
-	 * the per-message steps keep the saving.
+	 * "No reply" only where losing a command cannot lose journal data:
+	 * headers, end-of-headers and body chunks, which are always followed
+	 * by end-of-message (the MTA waits for its reply) or an abort.  Never
+	 * for CONNECT, HELO, MAIL, RCPT, DATA or unknown commands: when the
+	 * MTA pipelines one of those with RSET/QUIT and hangs up, libmilter
+	 * sees the hang-up and closes without reading what is still queued,
+	 * so a connection, a transaction or its recipients would vanish from
+	 * the journal (PITFALLS.md; tests/integration/pipeline.sh).
 	 */
-	s->noreply = want_nr ? (f1 & nr_all & ~(unsigned long)(SMFIP_NR_CONN |
-	    SMFIP_NR_HELO | SMFIP_NR_UNKN)) : 0;
+	s->noreply = want_nr ? (f1 & NR_SAFE) : 0;
 	/*
 	 * SMFIP_HDR_LEADSPC: header values exactly as after the colon, which
 	 * DKIM's "simple" header canonicalization needs.

@@ -166,8 +166,8 @@ static const struct conf_option options[] = {
 	    "MTA's user must be able to connect." },
 	{ .path = "milter.no_reply_flags", .type = OPT_ENUM,
 	  .offset = F(no_reply), .def = "auto", .names = noreply_names,
-	  .doc = "Negotiate the milter no-reply flags: auto = on for unix: "
-	    "sockets, off for inet:." },
+	  .doc = "Negotiate the milter no-reply flags (header and body steps "
+	    "only): auto = on for unix: sockets, off for inet:." },
 	{ .path = "milter.tcp_nodelay", .type = OPT_BOOL,
 	  .offset = F(tcp_nodelay), .def = "true",
 	  .doc = "Set TCP_NODELAY on inet: listening sockets (avoids "
