@@ -83,6 +83,10 @@ fi
 
 # ---------------------------------------------------------------- outside
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+# run by hand or by make, not by a TAP driver: a failed test point fails
+# the command
+: "${MT_TAP_STRICT:=1}"
+export MT_TAP_STRICT
 . "$top_srcdir/tests/lib/common.sh"
 . "$top_srcdir/tests/lib/postfix.sh"
 . "$top_srcdir/tests/lib/sendmail.sh"
