@@ -11,6 +11,12 @@
  * keep SIGHUP (reload the configuration, reopen logs) and SIGUSR1 (log
  * counters) for a thread of our own.  Shared state here is the current
  * configuration snapshot (swapped whole under a lock) and the journal.
+ *
+ * The log follower (delivery.maillog) is started once the journal is open
+ * and stopped, its last batch handed over, before the journal closes; a
+ * reload that changes its options stops it and starts it again.  Its
+ * handle is guarded by follower_lock, which the signal thread (reload,
+ * counters) and the main thread (shutdown) take.
  */
 #include "config.h"
 
@@ -32,8 +38,11 @@
 
 #include "mailtrail/config.h"
 #include "mailtrail/dkimv.h"
+#include "mailtrail/dsn.h"
 #include "mailtrail/journal.h"
 #include "mailtrail/log.h"
+#include "mailtrail/logfollow.h"
+#include "mailtrail/maillog.h"
 #include "mailtrail/resolver.h"
 #include "mailtrail/spf.h"
 #include "mailtrail/store.h"
@@ -55,7 +64,11 @@ static struct {
 	struct mt_store_sqlite_opts store_opts;
 	struct mt_resolver	*resolver;
 	struct mt_ctx		 ctx;		/* journal, spf, dkimv */
-} state = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	pthread_mutex_t		 follower_lock;
+	struct logfollow	*follower;	/* NULL: none running */
+	int			 stopping;	/* no new follower */
+} state = { .lock = PTHREAD_MUTEX_INITIALIZER,
+	    .follower_lock = PTHREAD_MUTEX_INITIALIZER };
 
 const struct mt_ctx *
 daemon_ctx(void)
@@ -162,13 +175,84 @@ load_config(char *err, size_t errlen)
 	return cfg;
 }
 
+/* The follower's options, from the configuration. */
+static int
+follower_opts(const struct mt_config *cfg, struct logfollow_opts *o)
+{
+	int	 local, off;
+
+	memset(o, 0, sizeof(*o));
+	o->path = cfg->maillog;
+	o->poll_ms = cfg->maillog_poll_ms;
+	o->batch_ms = cfg->maillog_batch_ms;
+	o->batch_max = cfg->maillog_batch_max;
+	o->start_at_end = cfg->maillog_start == MT_LOG_START_END;
+	if (config_tz_parse(cfg->maillog_tz, &local, &off) != 0)
+		local = 1;	/* not reachable: validated at load */
+	o->tz_offset_s = local ? MLOG_TZ_LOCAL : off;
+	o->journal = state.journal;
+	o->db_path = state.store_opts.path;
+	return cfg->maillog[0] != '\0';
+}
+
+/* Start the follower the configuration asks for (follower_lock held). */
+static void
+follower_start_locked(const struct mt_config *cfg)
+{
+	struct logfollow_opts	 o;
+	struct logfollow	*lf;
+	char			 err[512];
+
+	if (state.stopping || !follower_opts(cfg, &o))
+		return;
+	if ((lf = logfollow_new(&o, err, sizeof(err))) == NULL ||
+	    logfollow_start(lf, err, sizeof(err)) != 0) {
+		/* Mail flows on without delivery events. */
+		mt_log(LOG_ERR, "%s: delivery events are not recorded", err);
+		logfollow_stop(lf);
+		return;
+	}
+	state.follower = lf;
+	mt_log(LOG_NOTICE, "log follower started: %s (poll %d ms)",
+	    cfg->maillog, cfg->maillog_poll_ms);
+}
+
+/* Stop the follower, hand over its last batch and wait for the commit. */
+static void
+follower_stop_locked(void)
+{
+	if (state.follower == NULL)
+		return;
+	logfollow_stop(state.follower);
+	state.follower = NULL;
+	journal_flush(state.journal);
+}
+
+/* 1 when the follower must be started again for the new configuration. */
+static int
+follower_changed(const struct mt_config *old, const struct mt_config *new)
+{
+	return strcmp(old->maillog, new->maillog) != 0 ||
+	    strcmp(old->maillog_tz, new->maillog_tz) != 0 ||
+	    old->maillog_poll_ms != new->maillog_poll_ms ||
+	    old->maillog_start != new->maillog_start ||
+	    old->maillog_batch_ms != new->maillog_batch_ms ||
+	    old->maillog_batch_max != new->maillog_batch_max;
+}
+
 static void
 log_counters(void)
 {
 	struct txn_counters	 t;
 	struct journal_counters	 j;
+	struct logfollow_counters f;
 	struct mallinfo2	 mi;
 
+	memset(&f, 0, sizeof(f));
+	pthread_mutex_lock(&state.follower_lock);
+	if (state.follower != NULL)
+		logfollow_counters(state.follower, &f);
+	pthread_mutex_unlock(&state.follower_lock);
 	txn_counters(&t);
 	mi = mallinfo2();
 	memset(&j, 0, sizeof(j));
@@ -179,13 +263,25 @@ log_counters(void)
 	    "forged_removed=%llu forged_authres_removed=%llu spf_checks=%llu "
 	    "dkim_messages=%llu edit_failures=%llu committed=%llu commits=%llu "
 	    "refused_full=%llu failed=%llu timeouts=%llu queued=%llu "
-	    "heap_in_use=%zu",
+	    "bounces_seen=%llu bounces_recorded=%llu bounces_not_report=%llu "
+	    "bounces_truncated=%llu bounce_errors=%llu log_lines=%llu log_events=%llu "
+	    "log_unparsed=%llu log_too_long=%llu log_rotations=%llu "
+	    "log_truncations=%llu log_errors=%llu log_refused=%llu "
+	    "log_offset=%lld log_lag_ms=%lld heap_in_use=%zu",
 	    t.connections, t.messages, t.truncations, t.alloc_failures,
 	    t.journal_errors, t.forged_removed, t.forged_authres_removed,
 	    t.spf_checks, t.dkim_messages, t.edit_failures,
 	    (unsigned long long)j.committed, (unsigned long long)j.commits,
 	    (unsigned long long)j.refused_full, (unsigned long long)j.failed,
 	    (unsigned long long)j.timeouts, (unsigned long long)j.queued,
+	    t.bounces_seen, t.bounces_recorded, t.bounces_not_report,
+	    t.bounces_truncated,
+	    t.bounce_errors,
+	    (unsigned long long)f.lines, (unsigned long long)f.events,
+	    (unsigned long long)f.unparsed, (unsigned long long)f.too_long,
+	    (unsigned long long)f.rotations, (unsigned long long)f.truncations,
+	    (unsigned long long)f.errors, (unsigned long long)f.refused,
+	    (long long)f.offset, (long long)(f.lag_us / 1000),
 	    mi.uordblks + mi.hblkhd);
 }
 
@@ -243,6 +339,12 @@ reload(void)
 	pthread_mutex_unlock(&state.lock);
 	warn_restart_needed(old, cfg);
 	mt_log_set(cfg->log_level, cfg->log_facility);
+	if (follower_changed(old, cfg)) {
+		pthread_mutex_lock(&state.follower_lock);
+		follower_stop_locked();
+		follower_start_locked(cfg);
+		pthread_mutex_unlock(&state.follower_lock);
+	}
 	config_unref(old);
 	mt_log(LOG_NOTICE, "configuration reloaded from %s",
 	    state.config_path != NULL ? state.config_path :
@@ -522,8 +624,13 @@ main(int argc, char **argv)
 	sigdelset(&sigs, SIGTERM);
 	sigdelset(&sigs, SIGINT);
 
-	/* The journal, as the unprivileged user. */
-	state.store_opts.path = cfg->journal_path;
+	/* Before any thread: GMime's set-up is not thread-safe. */
+	dsn_init();
+
+	/* The journal, as the unprivileged user.  The path is copied: a
+	 * reload frees the configuration it came from. */
+	if ((state.store_opts.path = strdup(cfg->journal_path)) == NULL)
+		return EX_OSERR;
 	state.store_opts.synchronous_full =
 	    cfg->durability == MT_DURABILITY_FULL;
 	state.store_opts.mode = cfg->journal_mode;
@@ -550,8 +657,13 @@ main(int argc, char **argv)
 		journal_close(state.journal);
 		return EX_SOFTWARE;
 	}
+	/* Before the signal thread exists: a reload may free cfg. */
+	pthread_mutex_lock(&state.follower_lock);
+	follower_start_locked(cfg);
+	pthread_mutex_unlock(&state.follower_lock);
 	if (pthread_create(&tid, NULL, signal_thread, &sigs) != 0) {
 		mt_log(LOG_ERR, "cannot start the signal thread");
+		follower_stop_locked();
 		journal_close(state.journal);
 		return EX_OSERR;
 	}
@@ -563,6 +675,13 @@ main(int argc, char **argv)
 	    state.config_path != NULL ? state.config_path :
 	    "built-in defaults");
 	rc = smfi_main();
+	pthread_mutex_lock(&state.follower_lock);
+	state.stopping = 1;
+	if (state.follower != NULL)
+		mt_log(LOG_NOTICE, "stopping: the log follower hands over "
+		    "its last lines");
+	follower_stop_locked();
+	pthread_mutex_unlock(&state.follower_lock);
 	mt_log(LOG_NOTICE, "stopping: flushing the journal");
 	journal_close(state.journal);
 	state.journal = NULL;

@@ -123,6 +123,7 @@ static int	 check_abs_or_empty(const char *, char *, size_t);
 static int	 check_nonempty(const char *, char *, size_t);
 static int	 check_header_name(const char *, char *, size_t);
 static int	 check_authserv_id(const char *, char *, size_t);
+static int	 check_tz(const char *, char *, size_t);
 
 static const struct opt_name noreply_names[] = {
 	{ "auto", MT_NOREPLY_AUTO }, { "on", MT_NOREPLY_ON },
@@ -130,6 +131,10 @@ static const struct opt_name noreply_names[] = {
 };
 static const struct opt_name durability_names[] = {
 	{ "full", MT_DURABILITY_FULL }, { "normal", MT_DURABILITY_NORMAL },
+	{ NULL, 0 }
+};
+static const struct opt_name log_start_names[] = {
+	{ "end", MT_LOG_START_END }, { "beginning", MT_LOG_START_BEGINNING },
 	{ NULL, 0 }
 };
 static const struct opt_name on_error_names[] = {
@@ -149,6 +154,7 @@ static const char *const facility_names[] = {
 _Static_assert(sizeof(enum mt_noreply) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum mt_durability) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum mt_on_error) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum mt_log_start) == sizeof(int), "enum size");
 
 #define F(field)	offsetof(struct mt_config, field)
 
@@ -324,6 +330,46 @@ static const struct conf_option options[] = {
 	{ .path = "limits.max_header_edits", .type = OPT_COUNT,
 	  .offset = F(max_header_edits), .def = "50", .min = 1, .max = 10000,
 	  .doc = "Removed (forged) headers recorded per message." },
+
+	/* delivery { } */
+	{ .path = "delivery.maillog", .type = OPT_STRING, .offset = F(maillog),
+	  .def = "", .check = check_abs_or_empty,
+	  .allowed = "\"\" or an absolute path",
+	  .doc = "The MTA's mail log to follow for delivery events; \"\" = "
+	    "no follower." },
+	{ .path = "delivery.poll_interval", .type = OPT_MS,
+	  .offset = F(maillog_poll_ms), .def = "250", .min = 10, .max = 60000,
+	  .doc = "How often the follower checks the log for new lines and "
+	    "rotation, in milliseconds." },
+	{ .path = "delivery.start", .type = OPT_ENUM,
+	  .offset = F(maillog_start), .def = "end", .names = log_start_names,
+	  .doc = "Where to start in a log with no stored position: end (new "
+	    "lines only) or beginning." },
+	{ .path = "delivery.tz", .type = OPT_STRING, .offset = F(maillog_tz),
+	  .def = "local", .check = check_tz,
+	  .allowed = "\"local\", \"UTC\" or an offset such as \"+0100\" or "
+	    "\"-05:00\"",
+	  .doc = "Time zone of classic syslog stamps (no zone in the line): "
+	    "local, UTC or an offset." },
+	{ .path = "delivery.batch_interval", .type = OPT_MS,
+	  .offset = F(maillog_batch_ms), .def = "200", .min = 10,
+	  .max = 60000,
+	  .doc = "Longest time log events wait before they are handed to the "
+	    "journal, in milliseconds." },
+	{ .path = "delivery.batch_max", .type = OPT_COUNT,
+	  .offset = F(maillog_batch_max), .def = "1000", .min = 1,
+	  .max = 4096,
+	  .doc = "Most log events in one journal record (one transaction with "
+	    "the position)." },
+	{ .path = "delivery.bounces", .type = OPT_BOOL, .offset = F(bounces),
+	  .def = "true",
+	  .doc = "Parse returning bounces (DSNs) at end-of-message and record "
+	    "what they report." },
+	{ .path = "delivery.bounce_max_bytes", .type = OPT_SIZE,
+	  .offset = F(bounce_max_bytes), .def = "1048576", .min = 4096,
+	  .max = 4194304,
+	  .doc = "Bytes of a possible bounce kept in memory for parsing; the "
+	    "rest is not read." },
 
 	/* log { } */
 	{ .path = "log.level", .type = OPT_LOG_LEVEL, .offset = F(log_level),
@@ -683,6 +729,49 @@ is_atext(int c)
 	    (c >= '0' && c <= '9'))
 		return 1;
 	return c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
+}
+
+int
+config_tz_parse(const char *v, int *local, int *offset_s)
+{
+	int	 sign, hh, mm;
+
+	*local = 0;
+	*offset_s = 0;
+	if (strcasecmp(v, "local") == 0) {
+		*local = 1;
+		return 0;
+	}
+	if (strcasecmp(v, "UTC") == 0 || strcmp(v, "Z") == 0)
+		return 0;
+	if (v[0] != '+' && v[0] != '-')
+		return -1;
+	sign = v[0] == '-' ? -1 : 1;
+	v++;
+	if (v[0] < '0' || v[0] > '9' || v[1] < '0' || v[1] > '9')
+		return -1;
+	hh = (v[0] - '0') * 10 + (v[1] - '0');
+	v += 2;
+	if (*v == ':')
+		v++;
+	if (v[0] < '0' || v[0] > '5' || v[1] < '0' || v[1] > '9' ||
+	    v[2] != '\0')
+		return -1;
+	mm = (v[0] - '0') * 10 + (v[1] - '0');
+	if (hh * 60 + mm > 14 * 60)
+		return -1;
+	*offset_s = sign * (hh * 3600 + mm * 60);
+	return 0;
+}
+
+static int
+check_tz(const char *v, char *why, size_t whylen)
+{
+	int	 local, off;
+
+	if (config_tz_parse(v, &local, &off) != 0)
+		return why_set(why, whylen, "not a time zone offset");
+	return 0;
 }
 
 /*

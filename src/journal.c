@@ -318,11 +318,44 @@ requeue(struct journal *j, struct mt_record *rest)
 	store_down(j);
 }
 
+/*
+ * What a record is, for a log line: "track_id=ID" for the milter's
+ * records, "log=PATH" for a batch of log events (the followed file, or
+ * "log"), "bounce=ID" for a bounce (its tracking ID, or "-"); escaped.
+ */
+#define REC_LABEL_SIZE	96
 static const char *
-rec_name(const struct mt_record *rec)
+rec_label(const struct mt_record *rec, char *out, size_t outsz)
 {
-	return rec->kind == MT_RECORD_MESSAGE ? rec->msg.track_id :
-	    rec->conn.conn_id;
+	char	 esc[72];
+	const struct mt_bytes *v;
+
+	switch (rec->kind) {
+	case MT_RECORD_LOGBATCH:
+		v = rec->logs != NULL ? &rec->logs->pos.path : NULL;
+		if (v == NULL || v->data == NULL)
+			snprintf(out, outsz, "log=log");
+		else
+			snprintf(out, outsz, "log=\"%s\"", mt_escape(esc,
+			    sizeof(esc), v->data, v->len));
+		break;
+	case MT_RECORD_BOUNCE:
+		v = rec->bounce != NULL ? &rec->bounce->bounce_track_id : NULL;
+		if (v == NULL || v->data == NULL)
+			snprintf(out, outsz, "bounce=-");
+		else
+			snprintf(out, outsz, "bounce=%s", mt_escape(esc,
+			    sizeof(esc), v->data, v->len));
+		break;
+	case MT_RECORD_MESSAGE:
+		snprintf(out, outsz, "track_id=%s", rec->msg.track_id);
+		break;
+	case MT_RECORD_CONNECTION:
+	default:
+		snprintf(out, outsz, "track_id=%s", rec->conn.conn_id);
+		break;
+	}
+	return out;
 }
 
 /*
@@ -337,7 +370,7 @@ static void
 write_batch(struct journal *j, struct mt_record *batch, size_t n, int final)
 {
 	struct mt_record *rec, *next;
-	char		 err[ERRLEN] = "", ctx[128];
+	char		 err[ERRLEN] = "", ctx[192], label[REC_LABEL_SIZE];
 	int		 rc, in_a_row = 0, any_ok = 0;
 
 	if ((rc = transaction(j, batch, n, err, sizeof(err))) == TXN_OK) {
@@ -371,8 +404,9 @@ write_batch(struct journal *j, struct mt_record *batch, size_t n, int final)
 				any_ok = 1;
 				continue;
 			}
-			snprintf(ctx, sizeof(ctx), "track_id=%s store=%s"
-			    " records=1", rec_name(rec), j->store->ops->name);
+			snprintf(ctx, sizeof(ctx), "%s store=%s records=1",
+			    rec_label(rec, label, sizeof(label)),
+			    j->store->ops->name);
 			store_trouble(&j->b_store, ctx, err);
 		}
 		rec->next = NULL;
@@ -545,7 +579,7 @@ submit(struct journal *j, struct mt_record *rec, int wait)
 {
 	struct waiter	 w;
 	enum journal_status st;
-	char		 detail[128];
+	char		 detail[192], label[REC_LABEL_SIZE];
 	size_t		 cost;
 	int64_t		 deadline;
 	int		 was_empty, rc;
@@ -571,8 +605,9 @@ submit(struct journal *j, struct mt_record *rec, int wait)
 	if (j->held_records >= j->opts.max_records ||
 	    cost > j->opts.max_bytes - j->held_bytes) {
 		j->c.refused_full++;
-		snprintf(detail, sizeof(detail), "track_id=%s records=%zu"
-		    " bytes=%zu", rec_name(rec), j->held_records,
+		snprintf(detail, sizeof(detail), "%s records=%zu"
+		    " bytes=%zu", rec_label(rec, label, sizeof(label)),
+		    j->held_records,
 		    j->held_bytes);
 		submit_done(j);
 		mt_burst_hit(&j->b_full, LOG_WARNING, detail);
@@ -614,8 +649,8 @@ submit(struct journal *j, struct mt_record *rec, int wait)
 			rec->waiter = NULL;
 			w.status = JOURNAL_TIMEOUT;
 			j->c.timeouts++;
-			snprintf(detail, sizeof(detail), "track_id=%s"
-			    " timeout_ms=%d", rec_name(rec),
+			snprintf(detail, sizeof(detail), "%s timeout_ms=%d",
+			    rec_label(rec, label, sizeof(label)),
 			    j->opts.commit_timeout_ms);
 			break;
 		}

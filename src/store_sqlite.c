@@ -16,6 +16,26 @@
  * into one row, where a later snapshot fills in or updates facts but never
  * erases one an earlier snapshot had.
  *
+ * Delivery tracking (schema 5): a log batch inserts its events into
+ * delivery_events (delivery attempts) and queue_events (the other facts of
+ * a queued message), ignoring lines it already holds (UNIQUE (time,
+ * line_hash)), and upserts the log position in the same transaction.  A
+ * bounce is inserted once per content hash with its recipients.  Linking
+ * (delivery.h): an event belongs to the newest message with its queue ID
+ * whose start lies in [time - MT_LINK_BEFORE_S, time + MT_LINK_AFTER_S];
+ * since log lines may be written before the milter's record is (the
+ * follower and the milter race), writing a message record also links the
+ * events of its queue ID in that window that have no message yet, or whose
+ * message is an older user of the same queue ID.  So the link does not
+ * depend on the order in which the two arrive.  The queue-ID lookups of a
+ * log batch go through a small cache of the messages per queue ID, valid
+ * within one transaction until the next message record.
+ *
+ * Waiting for the write lock (another process's transaction: ingest-log,
+ * bounce --record) polls every millisecond up to the busy timeout, rather
+ * than SQLite's default back-off (which sleeps up to 100 ms at a time and
+ * can miss the short gaps between a backfill's transactions).
+ *
  * Thread safety: none.  Only the journal writer thread uses a store
  * (invariant 3), and the connection is opened with SQLITE_OPEN_NOMUTEX.
  */
@@ -29,8 +49,11 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "mailtrail/clock.h"
+#include "mailtrail/delivery.h"
 #include "mailtrail/record.h"
 #include "mailtrail/schema.h"
 #include "mailtrail/store.h"
@@ -38,17 +61,58 @@
 #define DEFAULT_MODE		0640
 #define DEFAULT_BUSY_MS		5000
 #define WAL_SIZE_LIMIT		"16777216"	/* bytes kept after a checkpoint */
+#define BUSY_POLL_US		1000	/* sleep between lock attempts */
+
+#define LINK_BEFORE_US		((int64_t)MT_LINK_BEFORE_S * 1000000)
+#define LINK_AFTER_US		((int64_t)MT_LINK_AFTER_S * 1000000)
+#define QCACHE_SLOTS		1024	/* queue IDs cached; a power of two */
+#define QCACHE_MSGS		8	/* messages per queue ID; more: ask SQLite */
+#define BOUNCE_LINK_RCPTS	100	/* recipients tried for a queue-ID link */
+
+/* The messages of one queue ID, newest first (a cache slot). */
+struct qcache_ent {
+	uint64_t	 gen;		/* valid while equal to the store's qgen */
+	size_t		 qlen;
+	char		 qid[MLOG_QUEUE_ID_MAX];
+	unsigned	 n;
+	int		 overflow;	/* more than QCACHE_MSGS: ask SQLite */
+	int64_t		 start[QCACHE_MSGS];
+	int64_t		 id[QCACHE_MSGS];
+};
 
 struct sqlite_store {
 	struct mt_store	 store;		/* store.impl points back here */
 	sqlite3		*db;
 	char		*path;
+	int		 busy_ms;
+	int64_t		 busy_since;	/* mono us of the first busy retry */
 	sqlite3_stmt	*conn_upsert;
 	sqlite3_stmt	*msg_insert;
 	sqlite3_stmt	*rcpt_insert;
 	sqlite3_stmt	*edit_insert;
 	sqlite3_stmt	*spf_insert;
 	sqlite3_stmt	*dkim_insert;
+	/* Delivery tracking. */
+	sqlite3_stmt	*dev_insert;	/* delivery_events */
+	sqlite3_stmt	*qev_insert;	/* queue_events */
+	sqlite3_stmt	*qid_msgs;	/* messages of a queue ID, newest first */
+	sqlite3_stmt	*qid_link;	/* the newest in a window */
+	sqlite3_stmt	*dev_relink;
+	sqlite3_stmt	*qev_relink;
+	sqlite3_stmt	*pos_upsert;
+	sqlite3_stmt	*bounce_insert;
+	sqlite3_stmt	*brcpt_insert;
+	sqlite3_stmt	*by_track;
+	sqlite3_stmt	*by_msgid;
+	sqlite3_stmt	*by_qid_rcpt;
+	struct qcache_ent *qcache;	/* QCACHE_SLOTS */
+	uint64_t	 qgen;
+	struct mt_store_sqlite_counts pending;	/* this transaction */
+	struct mt_store_sqlite_counts counts;	/* committed */
+	int		 has_last_bounce;
+	int64_t		 last_bounce_id;
+	int64_t		 last_bounce_msg;
+	const char	*last_bounce_link;
 };
 
 /*
@@ -115,6 +179,92 @@ static const char sql_dkim_insert[] =
 static const char sql_edit_insert[] =
 "INSERT INTO header_edits (message, action, name, value, idx, reason)"
 " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+
+/*
+ * Log events.  ON CONFLICT DO NOTHING: a line already held (same time and
+ * hash) is ignored, so a batch handed over twice, or a log ingested twice,
+ * adds nothing.
+ */
+static const char sql_dev_insert[] =
+"INSERT INTO delivery_events (message, queue_id, time, mta, host, program,"
+" recipient, orig_recipient, status, relay, dsn, reply_code, reply, delay,"
+" delays, next_queue_id, mailer, source, line_hash)"
+" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
+" ?16, ?17, ?18, ?19)"
+" ON CONFLICT (time, line_hash) DO NOTHING";
+
+static const char sql_qev_insert[] =
+"INSERT INTO queue_events (message, queue_id, time, mta, host, program,"
+" kind, sender, size, nrcpt, message_id, client, related_queue_id, source,"
+" line_hash)"
+" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+" ON CONFLICT (time, line_hash) DO NOTHING";
+
+/* Index messages_queue_id (queue_id, start_time) serves both. */
+static const char sql_qid_msgs[] =
+"SELECT id, start_time FROM messages WHERE queue_id = ?1"
+" ORDER BY start_time DESC LIMIT ?2";
+
+static const char sql_qid_link[] =
+"SELECT id FROM messages WHERE queue_id = ?1 AND start_time BETWEEN ?2 AND ?3"
+" ORDER BY start_time DESC LIMIT 1";
+
+/*
+ * A new message takes the events of its queue ID in its window that have
+ * no message, or whose message is an older user of the queue ID (linked
+ * before this record arrived).  ?1 message, ?2 queue ID, ?3 and ?4 the
+ * window of event times, ?5 the message's start.  Index *_queue
+ * (queue_id, time).
+ */
+static const char sql_dev_relink[] =
+"UPDATE delivery_events SET message = ?1"
+" WHERE queue_id = ?2 AND time BETWEEN ?3 AND ?4 AND (message IS NULL OR"
+" (message <> ?1 AND (SELECT m.start_time FROM messages m"
+" WHERE m.id = delivery_events.message) < ?5))";
+
+static const char sql_qev_relink[] =
+"UPDATE queue_events SET message = ?1"
+" WHERE queue_id = ?2 AND time BETWEEN ?3 AND ?4 AND (message IS NULL OR"
+" (message <> ?1 AND (SELECT m.start_time FROM messages m"
+" WHERE m.id = queue_events.message) < ?5))";
+
+/* The counters add up; the file's identity and offset are replaced. */
+static const char sql_pos_upsert[] =
+"INSERT INTO log_positions (path, dev, ino, head_hash, offset, updated,"
+" lines, unparsed, too_long) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+" ON CONFLICT (path) DO UPDATE SET dev = excluded.dev, ino = excluded.ino,"
+" head_hash = excluded.head_hash, offset = excluded.offset,"
+" updated = excluded.updated, lines = lines + excluded.lines,"
+" unparsed = unparsed + excluded.unparsed,"
+" too_long = too_long + excluded.too_long";
+
+static const char sql_bounce_insert[] =
+"INSERT INTO bounces (message, link, time, source, kind, format,"
+" bounce_track_id, reporting_mta, bounce_from, bounce_message_id,"
+" bounce_subject, orig_track_id, orig_message_id, orig_queue_id, orig_from,"
+" arrival_date, rcpt_dropped, truncations, error, content_hash)"
+" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
+" ?16, ?17, ?18, ?19, ?20)"
+" ON CONFLICT (content_hash) DO NOTHING";
+
+static const char sql_brcpt_insert[] =
+"INSERT INTO bounce_recipients (bounce, seq, recipient, orig_recipient,"
+" action, status, reply_code, permanent, reason, remote_mta, diagnostic,"
+" last_attempt) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+
+static const char sql_by_track[] =
+"SELECT id FROM messages WHERE track_id = ?1";
+
+/* ?1 with angle brackets, ?2 without: either may be what was stored. */
+static const char sql_by_msgid[] =
+"SELECT id FROM messages WHERE message_id IN (?1, ?2)"
+" ORDER BY start_time DESC LIMIT 1";
+
+static const char sql_by_qid_rcpt[] =
+"SELECT m.id FROM messages m WHERE m.queue_id = ?1"
+" AND m.start_time BETWEEN ?2 AND ?3 AND EXISTS (SELECT 1 FROM recipients r"
+" WHERE r.message = m.id AND r.address = ?4 COLLATE NOCASE)"
+" ORDER BY m.start_time DESC LIMIT 1";
 
 /*
  * Binding in parameter order: each call binds the next parameter; the first
@@ -201,6 +351,38 @@ static void
 bind_u64(struct binder *b, uint64_t v)
 {
 	bind_int(b, v > INT64_MAX ? INT64_MAX : (int64_t)v);
+}
+
+/* A 64-bit hash or identity: its bits as a signed integer, not clamped. */
+static void
+bind_bits(struct binder *b, uint64_t v)
+{
+	int64_t	 i;
+
+	memcpy(&i, &v, sizeof(i));
+	bind_int(b, i);
+}
+
+static void
+bind_real_or_null(struct binder *b, double v)
+{
+	int	 i = b->next++;
+
+	if (b->rc != SQLITE_OK)
+		return;
+	if (v < 0)
+		b->rc = sqlite3_bind_null(b->stmt, i);
+	else
+		b->rc = sqlite3_bind_double(b->stmt, i, v);
+}
+
+/* Raw bytes that may be absent (p NULL): for values built here. */
+static void
+bind_mem(struct binder *b, const char *p, size_t len)
+{
+	struct mt_bytes	 v = { (char *)(uintptr_t)p, len };
+
+	bind_bytes(b, &v);
 }
 
 /*
@@ -406,6 +588,551 @@ write_dkim(struct sqlite_store *s, const struct mt_dkim_sig *d, size_t seq,
 	    err, errlen);
 }
 
+/* ---------------------------------------------------------------- delivery */
+
+static const char *
+event_kind_name(enum mlog_kind k)
+{
+	switch (k) {
+	case MLOG_CLIENT:
+		return "client";
+	case MLOG_QUEUED:
+		return "queued";
+	case MLOG_MESSAGE_ID:
+		return "message-id";
+	case MLOG_REMOVED:
+		return "removed";
+	case MLOG_EXPIRED:
+		return "expired";
+	case MLOG_NOTIFY:
+		return "notify";
+	case MLOG_DEADLETTER:
+		return "deadletter";
+	default:
+		return NULL;
+	}
+}
+
+/* The names the CHECK constraint of delivery_events.status allows. */
+static const char *
+event_status_name(enum mlog_status st)
+{
+	switch (st) {
+	case MLOG_STATUS_SENT:
+		return "sent";
+	case MLOG_STATUS_DEFERRED:
+		return "deferred";
+	case MLOG_STATUS_BOUNCED:
+		return "bounced";
+	case MLOG_STATUS_EXPIRED:
+		return "expired";
+	case MLOG_STATUS_UNDELIVERABLE:
+		return "undeliverable";
+	case MLOG_STATUS_DISCARDED:
+		return "discarded";
+	case MLOG_STATUS_NONE:
+		break;
+	}
+	return NULL;
+}
+
+static const char *
+event_mta_name(enum mlog_mta m)
+{
+	switch (m) {
+	case MLOG_MTA_POSTFIX:
+		return "postfix";
+	case MLOG_MTA_SENDMAIL:
+		return "sendmail";
+	case MLOG_MTA_UNKNOWN:
+		break;
+	}
+	return "unknown";
+}
+
+/* Step a statement that returns no row; the number of rows changed. */
+static int
+run_changes(struct sqlite_store *s, sqlite3_stmt *stmt, int rc, int *changes,
+    const char *what, char *err, size_t errlen)
+{
+	if (run(s, stmt, rc, NULL, what, err, errlen) < 0)
+		return -1;
+	*changes = sqlite3_changes(s->db);
+	return 0;
+}
+
+/* Run a query whose first row's column 0 is an id; *id 0 when no row. */
+static int
+query_id(struct sqlite_store *s, sqlite3_stmt *stmt, int rc, int64_t *id,
+    const char *what, char *err, size_t errlen)
+{
+	*id = 0;
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_step(stmt);
+		if (rc == SQLITE_ROW) {
+			*id = sqlite3_column_int64(stmt, 0);
+			rc = SQLITE_OK;
+		} else if (rc == SQLITE_DONE)
+			rc = SQLITE_OK;
+	}
+	if (rc != SQLITE_OK)
+		snprintf(err, errlen, "journal %s: %s: %s", s->path, what,
+		    rc == SQLITE_TOOBIG ? "value too big" :
+		    sqlite3_errmsg(s->db));
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+/* The newest message of queue ID q started in the window around t, by SQL. */
+static int
+link_by_sql(struct sqlite_store *s, const struct mt_bytes *q, int64_t t,
+    int64_t *msg, char *err, size_t errlen)
+{
+	struct binder	 b;
+
+	bind_start(&b, s->qid_link);
+	bind_bytes(&b, q);
+	bind_int(&b, t - LINK_BEFORE_US);
+	bind_int(&b, t + LINK_AFTER_US);
+	return query_id(s, s->qid_link, b.rc, msg, "linking a log event",
+	    err, errlen);
+}
+
+static uint64_t
+qid_hash(const char *p, size_t len)
+{
+	uint64_t h = UINT64_C(14695981039346656037);
+	size_t	 i;
+
+	for (i = 0; i < len; i++) {
+		h ^= (unsigned char)p[i];
+		h *= UINT64_C(1099511628211);
+	}
+	return h;
+}
+
+/* Fill a cache slot with the newest messages of a queue ID. */
+static int
+qcache_fill(struct sqlite_store *s, struct qcache_ent *e,
+    const struct mt_bytes *q, char *err, size_t errlen)
+{
+	struct binder	 b;
+	int		 rc;
+
+	e->gen = 0;
+	e->n = 0;
+	e->overflow = 0;
+	bind_start(&b, s->qid_msgs);
+	bind_bytes(&b, q);
+	bind_int(&b, QCACHE_MSGS + 1);
+	rc = b.rc;
+	while (rc == SQLITE_OK &&
+	    (rc = sqlite3_step(s->qid_msgs)) == SQLITE_ROW) {
+		if (e->n == QCACHE_MSGS) {
+			e->overflow = 1;
+			continue;
+		}
+		e->id[e->n] = sqlite3_column_int64(s->qid_msgs, 0);
+		e->start[e->n] = sqlite3_column_int64(s->qid_msgs, 1);
+		e->n++;
+		rc = SQLITE_OK;
+	}
+	if (rc == SQLITE_DONE)
+		rc = SQLITE_OK;
+	if (rc != SQLITE_OK)
+		snprintf(err, errlen, "journal %s: linking a log event: %s",
+		    s->path, sqlite3_errmsg(s->db));
+	sqlite3_reset(s->qid_msgs);
+	sqlite3_clear_bindings(s->qid_msgs);
+	if (rc != SQLITE_OK)
+		return -1;
+	memcpy(e->qid, q->data, q->len);
+	e->qlen = q->len;
+	e->gen = s->qgen;
+	return 0;
+}
+
+/*
+ * The message a log event for queue ID q at time t belongs to (0 none):
+ * the newest with that queue ID started within [t - before, t + after].
+ */
+static int
+link_event(struct sqlite_store *s, const struct mt_bytes *q, int64_t t,
+    int64_t *msg, char *err, size_t errlen)
+{
+	struct qcache_ent *e;
+	unsigned	 i;
+
+	*msg = 0;
+	if (q->data == NULL || q->len == 0)
+		return 0;
+	if (q->len > MLOG_QUEUE_ID_MAX || s->qcache == NULL)
+		return link_by_sql(s, q, t, msg, err, errlen);
+	e = &s->qcache[qid_hash(q->data, q->len) & (QCACHE_SLOTS - 1)];
+	if (e->gen != s->qgen || e->qlen != q->len ||
+	    memcmp(e->qid, q->data, q->len) != 0) {
+		if (qcache_fill(s, e, q, err, errlen) < 0)
+			return -1;
+	}
+	if (e->overflow)
+		return link_by_sql(s, q, t, msg, err, errlen);
+	for (i = 0; i < e->n; i++) {
+		if (e->start[i] > t + LINK_AFTER_US)
+			continue;
+		if (e->start[i] >= t - LINK_BEFORE_US)
+			*msg = e->id[i];
+		break;
+	}
+	return 0;
+}
+
+/* "a/b/c/d" of Postfix's delays=; length 0 when absent. */
+static size_t
+format_delays(char *out, size_t outsz, const double d[4])
+{
+	int	 n;
+
+	if (d[0] < 0)
+		return 0;
+	n = snprintf(out, outsz, "%g/%g/%g/%g", d[0], d[1] < 0 ? 0 : d[1],
+	    d[2] < 0 ? 0 : d[2], d[3] < 0 ? 0 : d[3]);
+	return n > 0 && (size_t)n < outsz ? (size_t)n : 0;
+}
+
+static int
+write_event(struct sqlite_store *s, const struct mt_log_event *e,
+    const char *source, char *err, size_t errlen)
+{
+	struct binder	 b;
+	const char	*name;
+	char		 delays[128];
+	size_t		 dlen;
+	int64_t		 msg;
+	int		 changes, rc;
+
+	if (e->kind == MLOG_DELIVERY) {
+		if ((name = event_status_name(e->status)) == NULL)
+			return 1;	/* not a status we store: skipped */
+	} else if ((name = event_kind_name(e->kind)) == NULL)
+		return 1;
+	if (link_event(s, &e->queue_id, e->time_us, &msg, err, errlen) < 0)
+		return -1;
+
+	if (e->kind == MLOG_DELIVERY) {
+		dlen = format_delays(delays, sizeof(delays), e->delays);
+		bind_start(&b, s->dev_insert);
+		bind_int_or_null(&b, msg, 0);
+		bind_bytes_nn(&b, &e->queue_id);
+		bind_int(&b, e->time_us);
+		bind_str(&b, event_mta_name(e->mta));
+		bind_bytes(&b, &e->host);
+		bind_bytes(&b, &e->program);
+		bind_bytes(&b, &e->recipient);
+		bind_bytes(&b, &e->orig_recipient);
+		bind_str(&b, name);
+		bind_bytes(&b, &e->relay);
+		bind_bytes(&b, &e->dsn);
+		bind_int_or_null(&b, e->reply_code, 0);
+		bind_bytes(&b, &e->reply);
+		bind_real_or_null(&b, e->delay);
+		bind_mem(&b, dlen > 0 ? delays : NULL, dlen);
+		bind_bytes(&b, &e->next_queue_id);
+		bind_bytes(&b, &e->mailer);
+		bind_str(&b, source);
+		bind_bits(&b, e->line_hash);
+		rc = run_changes(s, s->dev_insert, b.rc, &changes,
+		    "writing a delivery event", err, errlen);
+	} else {
+		bind_start(&b, s->qev_insert);
+		bind_int_or_null(&b, msg, 0);
+		bind_bytes_nn(&b, &e->queue_id);
+		bind_int(&b, e->time_us);
+		bind_str(&b, event_mta_name(e->mta));
+		bind_bytes(&b, &e->host);
+		bind_bytes(&b, &e->program);
+		bind_str(&b, name);
+		bind_bytes(&b, &e->sender);
+		bind_int_or_null(&b, e->size, -1);
+		bind_int_or_null(&b, e->nrcpt, -1);
+		bind_bytes(&b, &e->message_id);
+		bind_bytes(&b, &e->client);
+		bind_bytes(&b, &e->related_queue_id);
+		bind_str(&b, source);
+		bind_bits(&b, e->line_hash);
+		rc = run_changes(s, s->qev_insert, b.rc, &changes,
+		    "writing a queue event", err, errlen);
+	}
+	if (rc < 0)
+		return -1;
+	if (changes > 0) {
+		s->pending.events_new++;
+		if (msg != 0)
+			s->pending.events_linked++;
+	} else
+		s->pending.events_dup++;
+	return 0;
+}
+
+static int
+write_position(struct sqlite_store *s, const struct mt_log_position *p,
+    char *err, size_t errlen)
+{
+	struct binder	 b;
+	int		 changes;
+
+	if (p->path.data == NULL)
+		return 0;	/* nothing to key it by */
+	bind_start(&b, s->pos_upsert);
+	bind_bytes(&b, &p->path);
+	bind_bits(&b, p->dev);
+	bind_bits(&b, p->ino);
+	bind_bits(&b, p->head_hash);
+	bind_int(&b, p->offset);
+	bind_int(&b, p->time_us != 0 ? p->time_us : mt_now_us());
+	bind_u64(&b, p->lines);
+	bind_u64(&b, p->unparsed);
+	bind_u64(&b, p->too_long);
+	if (run_changes(s, s->pos_upsert, b.rc, &changes,
+	    "writing the log position", err, errlen) < 0)
+		return -1;
+	s->pending.positions++;
+	return 0;
+}
+
+static int
+write_logbatch(struct sqlite_store *s, const struct mt_log_batch *lb,
+    char *err, size_t errlen)
+{
+	const char	*source = mt_event_source_name(lb->source);
+	size_t		 i;
+
+	for (i = 0; i < lb->n; i++)
+		if (write_event(s, &lb->ev[i], source, err, errlen) < 0)
+			return -1;
+	if (lb->has_position)
+		return write_position(s, &lb->pos, err, errlen);
+	return 0;
+}
+
+/*
+ * A message record arrived: link the events of its queue ID that were
+ * written before it (see sql_dev_relink).
+ */
+static int
+relink_events(struct sqlite_store *s, const struct mt_msg_rec *m,
+    int64_t msg_id, char *err, size_t errlen)
+{
+	sqlite3_stmt	*stmt[2] = { s->dev_relink, s->qev_relink };
+	struct binder	 b;
+	size_t		 i;
+	int		 changes;
+
+	s->qgen++;		/* the cached queue IDs may now link here */
+	if (m->queue_id.data == NULL || m->queue_id.len == 0)
+		return 0;
+	for (i = 0; i < 2; i++) {
+		bind_start(&b, stmt[i]);
+		bind_int(&b, msg_id);
+		bind_bytes(&b, &m->queue_id);
+		bind_int(&b, m->start_us - LINK_AFTER_US);
+		bind_int(&b, m->start_us + LINK_BEFORE_US);
+		bind_int(&b, m->start_us);
+		if (run_changes(s, stmt[i], b.rc, &changes,
+		    "linking log events to a message", err, errlen) < 0)
+			return -1;
+		s->pending.events_relinked += (uint64_t)changes;
+	}
+	return 0;
+}
+
+/* Trim blanks and one pair of angle brackets: the bare form of an ID. */
+static void
+bare_id(const struct mt_bytes *v, const char **p, size_t *len)
+{
+	const char	*s = v->data;
+	size_t		 n = v->len;
+
+	while (n > 0 && (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')) {
+		s++;
+		n--;
+	}
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' ||
+	    s[n - 1] == '\r' || s[n - 1] == '\n'))
+		n--;
+	if (n >= 2 && s[0] == '<' && s[n - 1] == '>') {
+		s++;
+		n -= 2;
+	}
+	*p = s;
+	*len = n;
+}
+
+/*
+ * The message a bounce reports on, by its most exact key: our tracking
+ * ID, then the Message-ID (newest message), then the queue ID with one of
+ * the bounce's recipients among the message's, in the linking window.
+ */
+static int
+link_bounce(struct sqlite_store *s, const struct mt_bounce_rec *br,
+    int64_t *msg, const char **link, char *err, size_t errlen)
+{
+	struct binder	 b;
+	const char	*p;
+	char		*with;
+	size_t		 len, i;
+	int		 rc;
+
+	*msg = 0;
+	*link = "none";
+	if (br->orig_track_id.data != NULL) {
+		bare_id(&br->orig_track_id, &p, &len);
+		if (len > 0) {
+			bind_start(&b, s->by_track);
+			bind_mem(&b, p, len);
+			if (query_id(s, s->by_track, b.rc, msg,
+			    "linking a bounce", err, errlen) < 0)
+				return -1;
+			if (*msg != 0) {
+				*link = "tracking-id";
+				return 0;
+			}
+		}
+	}
+	if (br->orig_message_id.data != NULL) {
+		bare_id(&br->orig_message_id, &p, &len);
+		if (len > 0) {
+			if ((with = malloc(len + 2)) == NULL) {
+				snprintf(err, errlen, "journal %s: out of"
+				    " memory", s->path);
+				return -1;
+			}
+			with[0] = '<';
+			memcpy(with + 1, p, len);
+			with[len + 1] = '>';
+			bind_start(&b, s->by_msgid);
+			bind_mem(&b, with, len + 2);
+			bind_mem(&b, p, len);
+			rc = query_id(s, s->by_msgid, b.rc, msg,
+			    "linking a bounce", err, errlen);
+			free(with);
+			if (rc < 0)
+				return -1;
+			if (*msg != 0) {
+				*link = "message-id";
+				return 0;
+			}
+		}
+	}
+	if (br->orig_queue_id.data != NULL) {
+		bare_id(&br->orig_queue_id, &p, &len);
+		for (i = 0; len > 0 && i < br->n_rcpts &&
+		    i < BOUNCE_LINK_RCPTS; i++) {
+			const char *a;
+			size_t	 alen;
+
+			if (br->rcpts[i].recipient.data == NULL)
+				continue;
+			bare_id(&br->rcpts[i].recipient, &a, &alen);
+			if (alen == 0)
+				continue;
+			bind_start(&b, s->by_qid_rcpt);
+			bind_mem(&b, p, len);
+			bind_int(&b, br->time_us - LINK_BEFORE_US);
+			bind_int(&b, br->time_us + LINK_AFTER_US);
+			bind_mem(&b, a, alen);
+			if (query_id(s, s->by_qid_rcpt, b.rc, msg,
+			    "linking a bounce", err, errlen) < 0)
+				return -1;
+			if (*msg != 0) {
+				*link = "queue-id";
+				return 0;
+			}
+		}
+	}
+	return 0;
+}
+
+static int
+write_bounce_rcpt(struct sqlite_store *s, const struct mt_bounce_rcpt *r,
+    size_t seq, int64_t bounce_id, char *err, size_t errlen)
+{
+	struct binder	 b;
+
+	bind_start(&b, s->brcpt_insert);
+	bind_int(&b, bounce_id);
+	bind_u64(&b, seq);
+	bind_bytes(&b, &r->recipient);
+	bind_bytes(&b, &r->orig_recipient);
+	bind_bytes(&b, &r->action);
+	bind_bytes(&b, &r->status);
+	bind_int_or_null(&b, r->reply_code, 0);
+	bind_int_or_null(&b, r->permanent < 0 ? -1 : r->permanent != 0, -1);
+	bind_str(&b, mt_bounce_reason_name(r->reason));
+	bind_bytes(&b, &r->remote_mta);
+	bind_bytes(&b, &r->diagnostic);
+	bind_bytes(&b, &r->last_attempt);
+	return run(s, s->brcpt_insert, b.rc, NULL, "writing a bounce"
+	    " recipient", err, errlen);
+}
+
+static int
+write_bounce(struct sqlite_store *s, const struct mt_bounce_rec *br,
+    char *err, size_t errlen)
+{
+	struct binder	 b;
+	const char	*link;
+	int64_t		 msg, bounce_id;
+	size_t		 i;
+	int		 changes;
+
+	if (link_bounce(s, br, &msg, &link, err, errlen) < 0)
+		return -1;
+	bind_start(&b, s->bounce_insert);
+	bind_int_or_null(&b, msg, 0);
+	bind_str(&b, link);
+	bind_int(&b, br->time_us != 0 ? br->time_us : mt_now_us());
+	bind_str(&b, mt_event_source_name(br->source));
+	bind_str(&b, mt_bounce_kind_name(br->kind));
+	bind_str(&b, br->format != NULL ? br->format : "unknown");
+	bind_bytes(&b, &br->bounce_track_id);
+	bind_bytes(&b, &br->reporting_mta);
+	bind_bytes(&b, &br->bounce_from);
+	bind_bytes(&b, &br->bounce_message_id);
+	bind_bytes(&b, &br->bounce_subject);
+	bind_bytes(&b, &br->orig_track_id);
+	bind_bytes(&b, &br->orig_message_id);
+	bind_bytes(&b, &br->orig_queue_id);
+	bind_bytes(&b, &br->orig_from);
+	bind_bytes(&b, &br->arrival_date);
+	bind_u64(&b, br->n_rcpts_dropped);
+	bind_int(&b, br->truncations);
+	bind_bytes(&b, &br->error);
+	bind_bits(&b, br->content_hash);
+	if (run_changes(s, s->bounce_insert, b.rc, &changes, "writing a"
+	    " bounce", err, errlen) < 0)
+		return -1;
+	s->has_last_bounce = 1;
+	s->last_bounce_msg = msg;
+	s->last_bounce_link = link;
+	if (changes == 0) {
+		/* Already held (same content): its recipients are too. */
+		s->last_bounce_id = 0;
+		s->pending.bounces_dup++;
+		return 0;
+	}
+	bounce_id = sqlite3_last_insert_rowid(s->db);
+	s->last_bounce_id = bounce_id;
+	for (i = 0; i < br->n_rcpts; i++)
+		if (write_bounce_rcpt(s, &br->rcpts[i], i + 1, bounce_id, err,
+		    errlen) < 0)
+			return -1;
+	s->pending.bounces_new++;
+	if (msg != 0)
+		s->pending.bounces_linked++;
+	return 0;
+}
+
 static int
 sq_write(struct mt_store *st, const struct mt_record *rec, char *err,
     size_t errlen)
@@ -415,11 +1142,24 @@ sq_write(struct mt_store *st, const struct mt_record *rec, char *err,
 	int64_t		 conn_id = 0, msg_id;
 	size_t		 i;
 
+	switch (rec->kind) {
+	case MT_RECORD_LOGBATCH:
+		return rec->logs != NULL ? write_logbatch(s, rec->logs, err,
+		    errlen) : 0;
+	case MT_RECORD_BOUNCE:
+		return rec->bounce != NULL ? write_bounce(s, rec->bounce, err,
+		    errlen) : 0;
+	case MT_RECORD_MESSAGE:
+	case MT_RECORD_CONNECTION:
+		break;
+	}
 	if (write_conn(s, &rec->conn, &conn_id, err, errlen) < 0)
 		return -1;
 	if (rec->kind != MT_RECORD_MESSAGE)
 		return 0;
 	if (write_msg(s, m, conn_id, &msg_id, err, errlen) < 0)
+		return -1;
+	if (relink_events(s, m, msg_id, err, errlen) < 0)
 		return -1;
 	for (i = 0; i < m->n_rcpts; i++)
 		if (write_rcpt(s, &m->rcpts[i], i + 1, msg_id, err, errlen) < 0)
@@ -456,6 +1196,9 @@ sq_begin(struct mt_store *st, char *err, size_t errlen)
 {
 	struct sqlite_store *s = st->impl;
 
+	/* Another process may have written messages since our last look. */
+	s->qgen++;
+	memset(&s->pending, 0, sizeof(s->pending));
 	return exec_sql(s, "BEGIN IMMEDIATE", "begin", err, errlen);
 }
 
@@ -464,8 +1207,24 @@ sq_rollback(struct mt_store *st)
 {
 	struct sqlite_store *s = st->impl;
 
+	s->qgen++;
+	memset(&s->pending, 0, sizeof(s->pending));
 	if (!sqlite3_get_autocommit(s->db))
 		(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static void
+counts_add(struct mt_store_sqlite_counts *to,
+    const struct mt_store_sqlite_counts *c)
+{
+	to->events_new += c->events_new;
+	to->events_dup += c->events_dup;
+	to->events_linked += c->events_linked;
+	to->events_relinked += c->events_relinked;
+	to->bounces_new += c->bounces_new;
+	to->bounces_dup += c->bounces_dup;
+	to->bounces_linked += c->bounces_linked;
+	to->positions += c->positions;
 }
 
 static int
@@ -473,8 +1232,11 @@ sq_commit(struct mt_store *st, char *err, size_t errlen)
 {
 	struct sqlite_store *s = st->impl;
 
-	if (exec_sql(s, "COMMIT", "commit", err, errlen) == 0)
+	if (exec_sql(s, "COMMIT", "commit", err, errlen) == 0) {
+		counts_add(&s->counts, &s->pending);
+		memset(&s->pending, 0, sizeof(s->pending));
 		return 0;
+	}
 	/* A failed COMMIT may leave the transaction open (SQLITE_BUSY). */
 	sq_rollback(st);
 	return -1;
@@ -494,6 +1256,19 @@ sq_close(struct mt_store *st)
 	sqlite3_finalize(s->edit_insert);
 	sqlite3_finalize(s->spf_insert);
 	sqlite3_finalize(s->dkim_insert);
+	sqlite3_finalize(s->dev_insert);
+	sqlite3_finalize(s->qev_insert);
+	sqlite3_finalize(s->qid_msgs);
+	sqlite3_finalize(s->qid_link);
+	sqlite3_finalize(s->dev_relink);
+	sqlite3_finalize(s->qev_relink);
+	sqlite3_finalize(s->pos_upsert);
+	sqlite3_finalize(s->bounce_insert);
+	sqlite3_finalize(s->brcpt_insert);
+	sqlite3_finalize(s->by_track);
+	sqlite3_finalize(s->by_msgid);
+	sqlite3_finalize(s->by_qid_rcpt);
+	free(s->qcache);
 	if (s->db != NULL) {
 		sq_rollback(st);
 		sqlite3_close(s->db);
@@ -510,6 +1285,27 @@ static const struct mt_store_ops sqlite_ops = {
 	.rollback = sq_rollback,
 	.close = sq_close,
 };
+
+/*
+ * SQLite's busy handler: poll every BUSY_POLL_US until busy_ms have passed
+ * since the first retry of this wait (n == 0).  SQLite's own timeout
+ * sleeps longer and longer (up to 100 ms), which adds its sleep to the
+ * wait and can keep missing the lock when another process commits often.
+ */
+static int
+busy_wait(void *arg, int n)
+{
+	struct sqlite_store *s = arg;
+	struct timespec	 ts = { 0, BUSY_POLL_US * 1000 };
+	int64_t		 now = mt_mono_us();
+
+	if (n == 0)
+		s->busy_since = now;
+	if (now - s->busy_since >= (int64_t)s->busy_ms * 1000)
+		return 0;
+	nanosleep(&ts, NULL);
+	return 1;
+}
 
 /*
  * Create a missing journal file with the configured mode, whatever the
@@ -617,8 +1413,9 @@ store_sqlite_open(const struct mt_store_sqlite_opts *opts, char *err,
 		    eno != 0 ? strerror(eno) : "", eno != 0 ? ")" : "");
 		goto fail;
 	}
-	sqlite3_busy_timeout(s->db, opts->busy_timeout_ms > 0 ?
-	    opts->busy_timeout_ms : DEFAULT_BUSY_MS);
+	s->busy_ms = opts->busy_timeout_ms > 0 ? opts->busy_timeout_ms :
+	    DEFAULT_BUSY_MS;
+	sqlite3_busy_handler(s->db, busy_wait, s);
 
 	/*
 	 * Check and migrate before switching to WAL, so that a file that is
@@ -654,11 +1451,127 @@ store_sqlite_open(const struct mt_store_sqlite_opts *opts, char *err,
 	    prepare(s, sql_rcpt_insert, &s->rcpt_insert, err, errlen) < 0 ||
 	    prepare(s, sql_edit_insert, &s->edit_insert, err, errlen) < 0 ||
 	    prepare(s, sql_spf_insert, &s->spf_insert, err, errlen) < 0 ||
-	    prepare(s, sql_dkim_insert, &s->dkim_insert, err, errlen) < 0)
+	    prepare(s, sql_dkim_insert, &s->dkim_insert, err, errlen) < 0 ||
+	    prepare(s, sql_dev_insert, &s->dev_insert, err, errlen) < 0 ||
+	    prepare(s, sql_qev_insert, &s->qev_insert, err, errlen) < 0 ||
+	    prepare(s, sql_qid_msgs, &s->qid_msgs, err, errlen) < 0 ||
+	    prepare(s, sql_qid_link, &s->qid_link, err, errlen) < 0 ||
+	    prepare(s, sql_dev_relink, &s->dev_relink, err, errlen) < 0 ||
+	    prepare(s, sql_qev_relink, &s->qev_relink, err, errlen) < 0 ||
+	    prepare(s, sql_pos_upsert, &s->pos_upsert, err, errlen) < 0 ||
+	    prepare(s, sql_bounce_insert, &s->bounce_insert, err, errlen) < 0 ||
+	    prepare(s, sql_brcpt_insert, &s->brcpt_insert, err, errlen) < 0 ||
+	    prepare(s, sql_by_track, &s->by_track, err, errlen) < 0 ||
+	    prepare(s, sql_by_msgid, &s->by_msgid, err, errlen) < 0 ||
+	    prepare(s, sql_by_qid_rcpt, &s->by_qid_rcpt, err, errlen) < 0)
 		goto fail;
+	/* Without the cache every lookup asks SQLite: slower, not wrong. */
+	s->qcache = calloc(QCACHE_SLOTS, sizeof(*s->qcache));
+	s->qgen = 1;
 	return &s->store;
 
 fail:
 	sq_close(&s->store);
 	return NULL;
+}
+
+void
+store_sqlite_counts(const struct mt_store *st,
+    struct mt_store_sqlite_counts *out)
+{
+	const struct sqlite_store *s;
+
+	memset(out, 0, sizeof(*out));
+	if (st == NULL || st->ops != &sqlite_ops)
+		return;
+	s = st->impl;
+	*out = s->counts;
+}
+
+int
+store_sqlite_last_bounce(const struct mt_store *st, int64_t *bounce_id,
+    int64_t *message_id, const char **link)
+{
+	const struct sqlite_store *s;
+
+	if (st == NULL || st->ops != &sqlite_ops)
+		return -1;
+	s = st->impl;
+	if (!s->has_last_bounce)
+		return -1;
+	*bounce_id = s->last_bounce_id;
+	*message_id = s->last_bounce_msg;
+	*link = s->last_bounce_link;
+	return 0;
+}
+
+int
+store_sqlite_log_position(const char *db_path, const char *log_path,
+    struct mt_log_position *out, char *err, size_t errlen)
+{
+	sqlite3		*db = NULL;
+	sqlite3_stmt	*stmt = NULL;
+	struct stat	 sb;
+	int64_t		 v;
+	int		 rc, found = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (db_path == NULL || log_path == NULL) {
+		snprintf(err, errlen, "journal: no path given");
+		return -1;
+	}
+	if (stat(db_path, &sb) < 0 && errno == ENOENT)
+		return 0;
+	rc = sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY |
+	    SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "cannot open journal %s: %s", db_path,
+		    db != NULL ? sqlite3_errmsg(db) : "out of memory");
+		sqlite3_close(db);
+		return -1;
+	}
+	sqlite3_busy_timeout(db, DEFAULT_BUSY_MS);
+	rc = sqlite3_prepare_v2(db, "SELECT dev, ino, head_hash, offset,"
+	    " updated FROM log_positions WHERE path = ?1", -1, &stmt, NULL);
+	if (rc != SQLITE_OK) {
+		/* A journal older than schema 5 holds no positions. */
+		if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE"
+		    " name = 'log_positions'", -1, &stmt, NULL) == SQLITE_OK &&
+		    sqlite3_step(stmt) == SQLITE_DONE &&
+		    sqlite3_errcode(db) != SQLITE_NOTADB) {
+			sqlite3_finalize(stmt);
+			sqlite3_close(db);
+			return 0;
+		}
+		snprintf(err, errlen, "journal %s: reading the log position:"
+		    " %s", db_path, sqlite3_errmsg(db));
+		sqlite3_finalize(stmt);
+		sqlite3_close(db);
+		return -1;
+	}
+	sqlite3_bind_text(stmt, 1, log_path, -1, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		v = sqlite3_column_int64(stmt, 0);
+		memcpy(&out->dev, &v, sizeof(v));
+		v = sqlite3_column_int64(stmt, 1);
+		memcpy(&out->ino, &v, sizeof(v));
+		v = sqlite3_column_int64(stmt, 2);
+		memcpy(&out->head_hash, &v, sizeof(v));
+		out->offset = sqlite3_column_int64(stmt, 3);
+		out->time_us = sqlite3_column_int64(stmt, 4);
+		if (mt_bytes_setstr(&out->path, log_path, strlen(log_path)) < 0) {
+			snprintf(err, errlen, "journal %s: out of memory",
+			    db_path);
+			found = -1;
+		} else
+			found = 1;
+	} else if (rc != SQLITE_DONE) {
+		snprintf(err, errlen, "journal %s: reading the log position:"
+		    " %s", db_path, sqlite3_errmsg(db));
+		found = -1;
+	}
+	sqlite3_finalize(stmt);
+	sqlite3_close(db);
+	return found;
 }

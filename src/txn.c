@@ -21,6 +21,10 @@
  * DKIM run at end-of-message, where the MTA waits longest, under their own
  * deadlines.  The HELO result is kept per connection and reused while the
  * HELO name does not change.
+ *
+ * Returning bounces: the bytes of a possible bounce are kept per message
+ * (struct bounce_buf, capped at delivery.bounce_max_bytes) and parsed at
+ * end-of-message after the message's record was handed over (txn.h).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -31,12 +35,24 @@
 
 #include "mailtrail/authres.h"
 #include "mailtrail/clock.h"
+#include "mailtrail/delivery.h"
+#include "mailtrail/dsn.h"
 #include "mailtrail/escape.h"
 #include "mailtrail/log.h"
 #include "mailtrail/rcptreply.h"
 #include "mailtrail/record.h"
 #include "mailtrail/stats.h"
 #include "mailtrail/txn.h"
+
+/* Where a transaction stands with respect to bounce capture. */
+enum bounce_stage {
+	BOUNCE_OFF = 0,		/* not capturing (off, or not a bounce) */
+	BOUNCE_HEADERS,		/* keeping the header block, undecided */
+	BOUNCE_BODY		/* a candidate: keeping the body too */
+};
+
+#define BOUNCE_BUF_START	8192	/* first allocation */
+#define BOUNCE_HINT_MAX		256	/* Content-Type, Subject kept to decide */
 
 struct mt_conn {
 	struct mt_config	*cfg;		/* our reference */
@@ -63,6 +79,14 @@ struct mt_conn {
 	/* The HELO identity's SPF result, while the HELO name is the same. */
 	int			 helo_spf_done;
 	struct mt_spf_outcome	 helo_spf;
+
+	/* A possible returning bounce, per transaction. */
+	enum bounce_stage	 bounce;
+	char			*bounce_buf;	/* headers, CRLF, body */
+	size_t			 bounce_len, bounce_alloc;
+	int			 bounce_truncated;
+	struct mt_bytes		 bounce_ctype;	/* first Content-Type */
+	struct mt_bytes		 bounce_subject; /* first Subject */
 };
 
 static struct {
@@ -70,6 +94,8 @@ static struct {
 	unsigned long long alloc_failures, journal_errors, forged_removed;
 	unsigned long long forged_authres_removed, edit_failures;
 	unsigned long long spf_checks, dkim_messages;
+	unsigned long long bounces_seen, bounces_recorded, bounces_not_report;
+	unsigned long long bounces_truncated, bounce_errors;
 } counters;
 
 #define COUNT(field)	__atomic_add_fetch(&counters.field, 1, __ATOMIC_RELAXED)
@@ -78,6 +104,9 @@ static struct mt_burst burst_alloc = MT_BURST_INIT("out of memory", 60);
 static struct mt_burst burst_journal = MT_BURST_INIT("journal", 60);
 static struct mt_burst burst_trunc = MT_BURST_INIT("value truncated", 300);
 static struct mt_burst burst_edit = MT_BURST_INIT("header edit failed", 60);
+static struct mt_burst burst_bounce = MT_BURST_INIT("bounce not recorded", 60);
+static struct mt_burst burst_bounce_big = MT_BURST_INIT("bounce over "
+    "delivery.bounce_max_bytes: the rest is not read", 300);
 
 /* ------------------------------------------------------------ macros */
 
@@ -311,6 +340,182 @@ hand_over(struct mt_conn *c, enum mt_outcome outcome, int wait)
 	return st;
 }
 
+/* ------------------------------------------------------------ bounces */
+
+/* Forget the kept bytes of a possible bounce. */
+static void
+end_bounce(struct mt_conn *c)
+{
+	free(c->bounce_buf);
+	c->bounce_buf = NULL;
+	c->bounce_len = c->bounce_alloc = 0;
+	c->bounce_truncated = 0;
+	c->bounce = BOUNCE_OFF;
+	mt_bytes_clear(&c->bounce_ctype);
+	mt_bytes_clear(&c->bounce_subject);
+}
+
+static void
+bounce_failed(struct mt_conn *c, const char *what)
+{
+	char	 detail[128];
+
+	COUNT(bounce_errors);
+	snprintf(detail, sizeof(detail), "%s: %s", c->cur != NULL ?
+	    c->cur->msg.track_id : c->info.conn_id, what);
+	mt_burst_hit(&burst_bounce, LOG_WARNING, detail);
+	end_bounce(c);
+}
+
+/*
+ * Keep len more bytes, within delivery.bounce_max_bytes; beyond it keep
+ * what fits, count once and keep nothing more.
+ */
+static void
+bounce_keep(struct mt_conn *c, const void *src, size_t len)
+{
+	size_t	 max = c->cfg->bounce_max_bytes, n;
+	char	*grown;
+
+	if (c->bounce_truncated || len == 0)
+		return;
+	if (len > max - c->bounce_len) {
+		len = max - c->bounce_len;
+		c->bounce_truncated = 1;
+		COUNT(bounces_truncated);
+		mt_burst_hit(&burst_bounce_big, LOG_NOTICE, c->cur != NULL ?
+		    c->cur->msg.track_id : c->info.conn_id);
+	}
+	if (c->bounce_len + len > c->bounce_alloc) {
+		n = c->bounce_alloc == 0 ? BOUNCE_BUF_START : c->bounce_alloc;
+		while (n < c->bounce_len + len)
+			n *= 2;
+		if (n > max)
+			n = max;
+		if ((grown = realloc(c->bounce_buf, n)) == NULL) {
+			bounce_failed(c, "out of memory keeping a bounce");
+			return;
+		}
+		c->bounce_buf = grown;
+		c->bounce_alloc = n;
+	}
+	memcpy(c->bounce_buf + c->bounce_len, src, len);
+	c->bounce_len += len;
+}
+
+static void
+bounce_header(struct mt_conn *c, const char *name, const char *value)
+{
+	const char	*v;
+	size_t		 len;
+
+	if (c->bounce != BOUNCE_HEADERS)
+		return;
+	bounce_keep(c, name, strlen(name));
+	bounce_keep(c, ":", 1);
+	bounce_keep(c, value, strlen(value));
+	bounce_keep(c, "\r\n", 2);
+	if (c->bounce == BOUNCE_OFF)
+		return;
+	v = value + strspn(value, " \t");
+	len = strnlen(v, BOUNCE_HINT_MAX);
+	if (strcasecmp(name, "Content-Type") == 0 &&
+	    !MT_BYTES_ISSET(&c->bounce_ctype))
+		(void)mt_bytes_set(&c->bounce_ctype, v, len, BOUNCE_HINT_MAX);
+	else if (strcasecmp(name, "Subject") == 0 &&
+	    !MT_BYTES_ISSET(&c->bounce_subject))
+		(void)mt_bytes_set(&c->bounce_subject, v, len,
+		    BOUNCE_HINT_MAX);
+}
+
+/* End of headers: keep the body only when the message looks like a report. */
+static void
+bounce_decide(struct mt_conn *c)
+{
+	const struct mt_msg_rec	*msg = &c->cur->msg;
+
+	if (c->bounce != BOUNCE_HEADERS)
+		return;
+	if (!dsn_looks_like_bounce(msg->mail_from.data != NULL ?
+	    msg->mail_from.data : NULL, c->bounce_ctype.data,
+	    msg->hdr_from.data, c->bounce_subject.data)) {
+		end_bounce(c);
+		return;
+	}
+	COUNT(bounces_seen);
+	bounce_keep(c, "\r\n", 2);
+	if (c->bounce != BOUNCE_OFF)
+		c->bounce = BOUNCE_BODY;
+}
+
+/*
+ * After end-of-message: parse what was kept and hand the report to the
+ * journal (without waiting).  track_id is the message's.
+ */
+static void
+bounce_finish(struct mt_conn *c, const char *track_id)
+{
+	struct dsn_limits	 lim;
+	struct mt_bounce_rec	*b;
+	struct mt_record	*rec;
+	enum journal_status	 st;
+	char			 detail[128], qid[64];
+
+	if (c->bounce != BOUNCE_BODY || c->bounce_len == 0) {
+		end_bounce(c);
+		return;
+	}
+	memset(&lim, 0, sizeof(lim));
+	lim.max_bytes = c->cfg->bounce_max_bytes;
+	lim.max_depth = 8;
+	lim.max_parts = 64;
+	lim.tracking_header = c->cfg->tracking_header;
+	b = c->ctx.bounce_parse != NULL ?
+	    c->ctx.bounce_parse(c->bounce_buf, c->bounce_len, &lim) :
+	    dsn_parse(c->bounce_buf, c->bounce_len, &lim);
+	end_bounce(c);
+	if (b == NULL) {
+		bounce_failed(c, "out of memory parsing a bounce");
+		return;
+	}
+	if (b->kind == MT_BOUNCE_NONE) {
+		COUNT(bounces_not_report);
+		bounce_rec_free(b);
+		return;
+	}
+	b->source = MT_SOURCE_MILTER;
+	b->time_us = mt_now_us();
+	if (mt_bytes_setstr(&b->bounce_track_id, track_id,
+	    MT_BOUNCE_VALUE_MAX) < 0 ||
+	    (rec = record_new(MT_RECORD_BOUNCE)) == NULL) {
+		bounce_rec_free(b);
+		bounce_failed(c, "out of memory recording a bounce");
+		return;
+	}
+	rec->bounce = b;
+	record_account(rec);
+	if (mt_log_enabled(LOG_INFO)) {
+		mt_escape(qid, sizeof(qid), b->orig_queue_id.data,
+		    b->orig_queue_id.len);
+		mt_log(LOG_INFO, "%s bounce kind=%s format=%s rcpts=%zu "
+		    "orig_track_id=%s orig_queue=%s", track_id,
+		    mt_bounce_kind_name(b->kind),
+		    b->format != NULL ? b->format : "-", b->n_rcpts,
+		    b->orig_track_id.len > 0 && trackid_valid(
+		    b->orig_track_id.data, b->orig_track_id.len) ?
+		    b->orig_track_id.data : "-", qid[0] != '\0' ? qid : "-");
+	}
+	st = journal_submit_async(c->journal, rec);	/* takes rec */
+	if (st != JOURNAL_OK) {
+		COUNT(bounce_errors);
+		snprintf(detail, sizeof(detail), "%s: %s: the journal refused "
+		    "it", track_id, journal_status_name(st));
+		mt_burst_hit(&burst_bounce, LOG_WARNING, detail);
+		return;
+	}
+	COUNT(bounces_recorded);
+}
+
 /* ------------------------------------------------------------ lifecycle */
 
 struct mt_conn *
@@ -440,6 +645,7 @@ conn_mail(struct mt_conn *c, char **argv, const struct mt_macros *m)
 	if (c->cur != NULL)
 		(void)hand_over(c, MT_OUTCOME_ABORTED, 0);
 	end_auth(c);
+	end_bounce(c);
 	c->failed = 0;
 	c->lost = 0;
 	c->track_seen = 0;
@@ -471,6 +677,8 @@ conn_mail(struct mt_conn *c, char **argv, const struct mt_macros *m)
 		set_path(c, &rec->msg.mail_from, argv[0]);
 	set_args(c, &rec->msg.mail_args, argv);
 	read_queue_id(c, m);
+	if (c->cfg->bounces)
+		c->bounce = BOUNCE_HEADERS;
 }
 
 void
@@ -614,6 +822,7 @@ conn_header(struct mt_conn *c, const char *name, const char *value)
 	shown = value + strspn(value, " \t");
 
 	feed_dkim_header(c, name, value);
+	bounce_header(c, name, value);
 	if (strcasecmp(name, "Authentication-Results") == 0)
 		note_authres(c, name, shown);
 	else if (strcasecmp(name, c->cfg->tracking_header) == 0) {
@@ -659,6 +868,8 @@ conn_eoh(struct mt_conn *c, const struct mt_macros *m)
 	read_queue_id(c, m);
 	if (c->dkim != NULL)
 		(void)dkimv_msg_eoh(c->dkim);
+	if (c->cur != NULL)
+		bounce_decide(c);
 }
 
 void
@@ -670,6 +881,8 @@ conn_body(struct mt_conn *c, const unsigned char *chunk, size_t len)
 	c->cur->msg.body_bytes += len;
 	if (c->dkim != NULL)
 		(void)dkimv_msg_body(c->dkim, chunk, len);
+	if (c->bounce == BOUNCE_BODY)
+		bounce_keep(c, chunk, len);
 }
 
 /* Sendmail's {msg_size}: the MTA's own count of the message's size. */
@@ -918,15 +1131,18 @@ conn_eom_finish(struct mt_conn *c, struct mt_eom_plan *plan)
 {
 	enum mt_reply	 fail_reply;
 	enum journal_status st;
+	char		 track_id[MT_TRACKID_SIZE];
 
 	fail_reply = c->cfg->on_error == MT_ON_ERROR_TEMPFAIL ?
 	    MT_REPLY_TEMPFAIL : MT_REPLY_CONTINUE;
 	if (c->cur == NULL) {
 		if (plan != NULL)
 			plan->insert = 0;
+		end_bounce(c);
 		return c->lost ? fail_reply : MT_REPLY_CONTINUE;
 	}
 	log_message(c, c->cur);
+	memcpy(track_id, c->cur->msg.track_id, sizeof(track_id));
 	/*
 	 * XXX When a durable commit times out, the record stays queued and may
 	 * land later still saying "accepted" although on_error = tempfail
@@ -936,6 +1152,13 @@ conn_eom_finish(struct mt_conn *c, struct mt_eom_plan *plan)
 	    MT_OUTCOME_TEMPFAILED : MT_OUTCOME_ACCEPTED, 1);
 	if (st != JOURNAL_OK && plan != NULL)
 		plan->insert = 0;	/* no tracking ID without its record */
+	if ((c->failed || st != JOURNAL_OK) &&
+	    fail_reply == MT_REPLY_TEMPFAIL) {
+		end_bounce(c);	/* refused: it comes back and is seen then */
+		return fail_reply;
+	}
+	/* The message's record is handed over: now the report it carries. */
+	bounce_finish(c, track_id);
 	if (c->failed || st != JOURNAL_OK)
 		return fail_reply;
 	return MT_REPLY_CONTINUE;
@@ -947,6 +1170,7 @@ conn_abort(struct mt_conn *c)
 	if (c->cur != NULL)
 		(void)hand_over(c, MT_OUTCOME_ABORTED, 0);
 	end_auth(c);
+	end_bounce(c);
 }
 
 void
@@ -972,6 +1196,7 @@ conn_close(struct mt_conn *c)
 		COUNT(alloc_failures);
 	record_conn_clear(&c->info);
 	end_auth(c);
+	end_bounce(c);
 	free(c->ar_remove);
 	free(c->ar_plan);
 	config_unref(c->cfg);
@@ -999,5 +1224,15 @@ txn_counters(struct txn_counters *out)
 	out->spf_checks = __atomic_load_n(&counters.spf_checks,
 	    __ATOMIC_RELAXED);
 	out->dkim_messages = __atomic_load_n(&counters.dkim_messages,
+	    __ATOMIC_RELAXED);
+	out->bounces_seen = __atomic_load_n(&counters.bounces_seen,
+	    __ATOMIC_RELAXED);
+	out->bounces_recorded = __atomic_load_n(&counters.bounces_recorded,
+	    __ATOMIC_RELAXED);
+	out->bounces_not_report = __atomic_load_n(
+	    &counters.bounces_not_report, __ATOMIC_RELAXED);
+	out->bounces_truncated = __atomic_load_n(&counters.bounces_truncated,
+	    __ATOMIC_RELAXED);
+	out->bounce_errors = __atomic_load_n(&counters.bounce_errors,
 	    __ATOMIC_RELAXED);
 }

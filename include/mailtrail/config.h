@@ -29,6 +29,12 @@ enum mt_durability {
 	MT_DURABILITY_NORMAL		/* group commit every interval */
 };
 
+/* Where the log follower starts in a file it has no stored position for. */
+enum mt_log_start {
+	MT_LOG_START_END = 0,		/* only lines written from now on */
+	MT_LOG_START_BEGINNING		/* the whole file */
+};
+
 enum mt_noreply {
 	MT_NOREPLY_AUTO = 0,		/* on for unix: sockets, off for inet: */
 	MT_NOREPLY_ON,
@@ -94,6 +100,16 @@ struct mt_config {
 	size_t		 max_unknown_commands;	/* unknown commands kept per connection */
 	size_t		 max_header_edits;	/* removed headers recorded per message */
 
+	/* delivery { } */
+	char		*maillog;		/* the MTA's log to follow; "" = off */
+	int		 maillog_poll_ms;	/* checks for growth and rotation */
+	enum mt_log_start maillog_start;	/* first run, no stored position */
+	char		*maillog_tz;		/* "local", "UTC" or +HHMM / -HH:MM */
+	int		 maillog_batch_ms;	/* longest wait before handing over */
+	size_t		 maillog_batch_max;	/* events per journal record */
+	int		 bounces;		/* parse returning bounces at EOM */
+	size_t		 bounce_max_bytes;	/* bytes kept per candidate message */
+
 	/* log { } */
 	int		 log_level;		/* syslog level, LOG_INFO */
 	int		 log_facility;		/* syslog facility, LOG_MAIL */
@@ -139,6 +155,13 @@ void	 config_dump(const struct mt_config *cfg, FILE *fp);
  */
 size_t	 config_option_count(void);
 const char *config_option_path(size_t i);
+
+/*
+ * Parse a delivery.tz value: "local" (sets *local = 1), "UTC", "Z", or an
+ * offset "+HHMM", "-HHMM", "+HH:MM", "-HH:MM" up to 14 hours (sets
+ * *offset_s, east positive).  0, or -1 when the text is none of those.
+ */
+int	 config_tz_parse(const char *text, int *local, int *offset_s);
 
 /* 1 when the client address is in trusted_networks. */
 struct sockaddr;

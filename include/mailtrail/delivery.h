@@ -31,6 +31,23 @@
 #define MT_BOUNCE_MAX_RCPTS	1000	/* recipients kept per bounce; the rest counted */
 #define MT_LOG_BATCH_MAX	4096	/* events per batch record */
 
+/*
+ * The linking window.  A log event for queue ID Q at time T belongs to the
+ * newest message with queue_id Q whose start_time lies in
+ * [T - MT_LINK_BEFORE_S, T + MT_LINK_AFTER_S].  Short Postfix queue IDs are
+ * reused over time (PITFALLS.md), so a queue ID alone is never a key.
+ * Before: Postfix keeps a message up to maximal_queue_lifetime (5 days by
+ * default) and bounce_queue_lifetime (5 days) after it arrived, so its last
+ * delivery attempt or expiry is logged at most about 10 days after MAIL
+ * FROM.  After: syslog stamps have whole seconds (an event may carry a time
+ * up to a second before the start_time the milter measured in
+ * microseconds), and the log host's clock may be a little off; five
+ * minutes covers both and is far shorter than any reuse of a queue ID.
+ * Bounces linked by queue ID use the same window around the bounce's time.
+ */
+#define MT_LINK_BEFORE_S	(10 * 86400)
+#define MT_LINK_AFTER_S		300
+
 /* Where an event came from. */
 enum mt_event_source {
 	MT_SOURCE_FOLLOWER = 0,		/* the daemon's log follower */

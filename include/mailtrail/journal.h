@@ -12,6 +12,15 @@
  * A store failure fails the batch (counted, logged once per burst) and the
  * writer reopens the store before the next batch.  journal_close() drains
  * the queue before it returns.  All functions are thread-safe.
+ *
+ * Records of every kind share the queue, its bounds and the group commit:
+ * the milter's messages and connections, batches of log events from the
+ * daemon's log follower (MT_RECORD_LOGBATCH) and bounces
+ * (MT_RECORD_BOUNCE).  A follower hands its batches over with
+ * journal_submit_async(), never waiting on a commit; a batch refused
+ * (queue full) or failed leaves its log position unstored, so the follower
+ * (or a restart) reads those lines again, and the store ignores the ones
+ * it already holds.  Set rec->mem with record_account() before submitting.
  */
 #ifndef MAILTRAIL_JOURNAL_H
 #define MAILTRAIL_JOURNAL_H
@@ -73,7 +82,8 @@ enum journal_status journal_submit(struct journal *j, struct mt_record *rec);
 
 /*
  * Hand a record over without waiting for its commit, whatever the
- * durability (aborted transactions, connection records).  Takes ownership.
+ * durability (aborted transactions, connection records, log batches from
+ * the follower).  Takes ownership.
  */
 enum journal_status journal_submit_async(struct journal *j,
 	    struct mt_record *rec);

@@ -9,13 +9,42 @@
  * we track.  It never allocates: every text field of the event is a slice
  * of the line, valid as long as the line is.
  *
- * Classic stamps have no year: the parser infers it from a reference time
- * (the file's modification time for a finished file, now for a live one)
- * and the stamps seen so far, so a log that runs across New Year gets the
- * right year on both sides, and a stamp later than the reference by more
- * than a day belongs to the year before.  Times are UTC microseconds;
- * classic stamps are read in the local time zone of the parser's TZ
- * setting (mlog_parser_new's tz_offset_s, default the process's zone).
+ * Frames: "STAMP HOST TAG[PID]: MESSAGE", where STAMP is classic
+ * ("Mar  4 10:00:00", or "Mar 04 10:00:00" as Postfix's maillog_file
+ * writes it, optionally with ".fraction") or RFC 3339
+ * ("2023-03-14T10:00:00.123456+01:00"; without an offset it is local
+ * time); an optional "<PRI>" in front; RFC 5424 frames ("<PRI>1 STAMP
+ * HOST APP PROCID MSGID SD MESSAGE"); HOST may be missing, and so may
+ * "[PID]" or the ':' after it.  Postfix is any tag "postfix.../daemon"
+ * (multi-instance "postfix-out/qmgr", "postfix/10025/smtpd") or any
+ * "name/daemon" whose daemon is a Postfix program; Sendmail is "sendmail"
+ * or "sm-..." (sm-mta, sm-msp-queue).
+ *
+ * Classic stamps have no year: the first one gets the year of the
+ * reference time (the file's modification time for a finished file, now
+ * for a live one), or the year before when the stamp would lie more than
+ * a day after the reference.  Each later one keeps the year of the stamp
+ * before it unless its month moves back by six or more (the log crossed
+ * New Year: one year on) or forward by six or more (a stray line from the
+ * old year: one year back), so lines a few days out of order keep their
+ * year.  Times are UTC microseconds; classic stamps and offset-less RFC
+ * 3339 stamps are read in the parser's zone (tz_offset_s, or the
+ * process's zone with MLOG_TZ_LOCAL, looked up once per hour of log).
+ *
+ * Conventions worth knowing (the rest is in the field comments):
+ *  - Postfix pickup's "uid=0 from=<root>" is MLOG_CLIENT with client
+ *    "uid=0" and the sender; smtpd's "orig_queue_id=" (content filter
+ *    hand-back) is the CLIENT event's related_queue_id.
+ *  - A verify probe that succeeds (status=deliverable) is MLOG_IGNORED;
+ *    "undeliverable*" is a delivery with MLOG_STATUS_UNDELIVERABLE; a
+ *    discard(8) "sent" is MLOG_STATUS_DISCARDED.
+ *  - Sendmail: "done;" is MLOG_REMOVED; "<addr>... User unknown" and
+ *    "ruleset=... reject=" / "Milter: ... reject=" lines are MLOG_REJECT;
+ *    a to= line's status comes from stat= ("Sent", "Deferred", "queued"),
+ *    else from the dsn= class, else it is bounced; notify lines
+ *    ("QID: NEWQID: DSN:|postmaster notify:|return to sender:|sender
+ *    notify:|clone:") put the kind in status_word and the text in reply.
+ *  - Postfix "warning: QID: ..." lines name the queue ID but are ignored.
  *
  * Bounds: a line longer than MLOG_MAX_LINE is not parsed (MLOG_TOO_LONG);
  * a field longer than MLOG_MAX_FIELD is cut (the event says so).
@@ -91,12 +120,17 @@ struct mlog_event {
 	struct mlog_str	 relay;		/* relay=, "mx.example.com[192.0.2.1]:25", "local", "none" */
 	struct mlog_str	 dsn;		/* dsn=/Sendmail dsn=, "5.1.1" */
 	enum mlog_status status;
-	struct mlog_str	 status_word;	/* status=/stat= first word as logged */
+	struct mlog_str	 status_word;	/* status=/stat= first word as logged;
+					   NOTIFY: "DSN", "sender non-delivery
+					   notification", ... */
 	struct mlog_str	 reply;		/* the text in parentheses after status= / the rest of stat= */
 	int		 reply_code;	/* 3-digit code read from reply, 0 when none */
 	double		 delay;		/* delay= seconds; -1 when absent (Sendmail: hh:mm:ss) */
 	double		 delays[4];	/* Postfix delays=a/b/c/d; -1 each when absent */
-	struct mlog_str	 next_queue_id;	/* "queued as X" / "forwarded as X" in the reply */
+	struct mlog_str	 next_queue_id;	/* "queued as X" / "forwarded as X" /
+					   Sendmail's "X Message accepted for
+					   delivery" in the reply ("delivered
+					   via ... service" names none) */
 	struct mlog_str	 mailer;	/* Sendmail mailer=, Postfix transport (program's last part) */
 
 	/* MLOG_QUEUED / MLOG_CLIENT / MLOG_MESSAGE_ID. */
@@ -110,6 +144,15 @@ struct mlog_event {
 	struct mlog_str	 related_queue_id;
 
 	unsigned	 truncated;	/* fields cut to MLOG_MAX_FIELD */
+
+	/*
+	 * Several recipients on one line (Sendmail "to=<a>,<b>, ..."):
+	 * recipient is the first, rcpt_rest the unread rest of the list
+	 * (absent when none); mlog_next_recipient moves to the next one.
+	 * rcpt_index counts from 0.  Added after the first contract.
+	 */
+	struct mlog_str	 rcpt_rest;
+	unsigned	 rcpt_index;
 };
 
 struct mlog_parser;
@@ -133,8 +176,27 @@ void	 mlog_parser_free(struct mlog_parser *p);
 enum mlog_kind mlog_parse(struct mlog_parser *p, const char *line, size_t len,
 	    struct mlog_event *ev);
 
-/* A stable 64-bit identity of a line's bytes (for idempotent storage). */
+/*
+ * Step a delivery event to the next recipient of its line: 1 when
+ * ev->recipient (and rcpt_index) now name the next one, every other field
+ * unchanged; 0 when the list is exhausted (ev unchanged).  A line with n
+ * recipients gives n delivery events:
+ *	do { ...ev... } while (mlog_next_recipient(&ev));
+ */
+int	 mlog_next_recipient(struct mlog_event *ev);
+
+/*
+ * A stable 64-bit identity of a line's bytes (for idempotent storage):
+ * the same on every machine and in every release (it is stored).
+ */
 uint64_t mlog_line_hash(const char *line, size_t len);
+
+/*
+ * The identity of one event of a line: line_hash itself for the line's
+ * first recipient, a distinct value for each further one, so that the
+ * store's (time, hash) key keeps every recipient of a multi-recipient line.
+ */
+uint64_t mlog_event_hash(uint64_t line_hash, const struct mlog_event *ev);
 
 /* Names as stored in the journal: "sent", "deferred", ...; "delivery", ... */
 const char *mlog_status_name(enum mlog_status s);

@@ -3,14 +3,17 @@
  *
  * A store is a small table of functions so that the journal writer does not
  * care what is behind it: SQLite (store_sqlite.c) on one gateway, a network
- * database for fleets later, an in-memory store in unit tests.  Only the
- * journal writer thread calls a store (invariant 3: one writer); a store
- * needs no locking of its own.
+ * database for fleets later, an in-memory store in unit tests.  In the
+ * daemon only the journal writer thread calls a store (invariant 3: one
+ * writer); a command that writes (ingest-log, bounce --record) opens its
+ * own and keeps its transactions short.  A store needs no locking of its
+ * own.
  */
 #ifndef MAILTRAIL_STORE_H
 #define MAILTRAIL_STORE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "mailtrail/record.h"
 
@@ -53,5 +56,52 @@ struct mt_store_sqlite_opts {
  */
 struct mt_store *store_sqlite_open(const struct mt_store_sqlite_opts *opts,
 	    char *err, size_t errlen);
+
+/*
+ * What an SQLite store wrote, over the transactions it committed since it
+ * was opened (a rolled-back transaction counts nothing).  For
+ * "mailtrail ingest-log" and "mailtrail bounce --record".
+ */
+struct mt_store_sqlite_counts {
+	uint64_t	events_new;	/* log events inserted */
+	uint64_t	events_dup;	/* log events already held, ignored */
+	uint64_t	events_linked;	/* of the inserted, linked to a message */
+	uint64_t	events_relinked; /* events linked when a message record
+					   was written after them */
+	uint64_t	bounces_new;
+	uint64_t	bounces_dup;	/* same content hash: ignored */
+	uint64_t	bounces_linked;	/* of the inserted, linked to a message */
+	uint64_t	positions;	/* log position upserts */
+};
+
+/* Copy the counts; zeros when st is not an SQLite store (or NULL). */
+void	 store_sqlite_counts(const struct mt_store *st,
+	    struct mt_store_sqlite_counts *out);
+
+/*
+ * The link of the last bounce the store wrote in the open or last
+ * committed transaction: its bounces.id (0 when it was a duplicate, which
+ * is then not written again), the message it was linked to (0 none) and
+ * how ("tracking-id", "message-id", "queue-id", "none"; static).  For
+ * "mailtrail bounce --record" to say what it did.  0, or -1 when st is not
+ * an SQLite store or has written no bounce.
+ */
+int	 store_sqlite_last_bounce(const struct mt_store *st, int64_t *bounce_id,
+	    int64_t *message_id, const char **link);
+
+/*
+ * Read the stored position of a followed log file (log_positions, keyed by
+ * the path as the follower was configured with it), for the daemon's log
+ * follower at start-up.  Opens db_path read-only for the call (a busy
+ * timeout waits for a writer) and never creates or migrates it.  Returns 1
+ * when a position is stored (*out filled: path, dev, ino, head_hash,
+ * offset, time_us = when it was recorded; the counters lines, unparsed and
+ * too_long are set to 0, so the struct can be handed back in a batch as
+ * it is: the totals stay in the table), 0 when none is (no such row, no
+ * log_positions table yet, no journal file), -1 on error with a message in
+ * err.  The caller frees out->path with mt_bytes_clear().
+ */
+int	 store_sqlite_log_position(const char *db_path, const char *log_path,
+	    struct mt_log_position *out, char *err, size_t errlen);
 
 #endif

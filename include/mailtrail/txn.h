@@ -26,6 +26,7 @@
 
 #include "mailtrail/config.h"
 #include "mailtrail/dkimv.h"
+#include "mailtrail/dsn.h"
 #include "mailtrail/journal.h"
 #include "mailtrail/spf.h"
 #include "mailtrail/trackid.h"
@@ -64,6 +65,9 @@ struct mt_ctx {
 	struct journal	*journal;
 	struct mt_spf	*spf;
 	struct mt_dkimv	*dkimv;
+	/* Tests: parses a possible bounce in place of dsn_parse (NULL). */
+	struct mt_bounce_rec *(*bounce_parse)(const char *msg, size_t len,
+		    const struct dsn_limits *limits);
 };
 
 /*
@@ -151,6 +155,20 @@ enum mt_reply {
 };
 
 /*
+ * Returning bounces (delivery.bounces): from MAIL FROM to end-of-headers
+ * the header block is kept; at end-of-headers, when the message looks like
+ * a report (dsn_looks_like_bounce: null sender, multipart/report,
+ * MAILER-DAEMON From:, a bounce Subject) the body is kept too, else it is
+ * all freed.  At most delivery.bounce_max_bytes are kept: beyond that the
+ * rest is not kept (counted) and what was kept is parsed, since a
+ * report's status part comes before the returned message.  After the
+ * message's own record is handed over (step 2) and only when the message
+ * is let through, the kept bytes are parsed (dsn_parse, linear in the
+ * bytes kept) and an MT_RECORD_BOUNCE record, whose bounce_track_id is the
+ * message's tracking ID, goes to the journal without waiting for its
+ * commit.  A failure is logged and counted; the message is never held.
+ * The bytes are freed at end-of-message, abort and close.
+ *
  * Step 2: hand the record (with its planned edits) to the journal, waiting
  * for the commit under durability full, and say how to answer the MTA.
  * This comes before any header change reaches the MTA: a milter that dies
@@ -190,6 +208,11 @@ struct txn_counters {
 	unsigned long long edit_failures;
 	unsigned long long spf_checks;
 	unsigned long long dkim_messages;
+	unsigned long long bounces_seen;	/* kept as possible bounces */
+	unsigned long long bounces_recorded;	/* handed to the journal */
+	unsigned long long bounces_not_report;	/* parsed: not a report */
+	unsigned long long bounces_truncated;	/* over bounce_max_bytes */
+	unsigned long long bounce_errors;	/* memory, parser, journal */
 };
 void	 txn_counters(struct txn_counters *out);
 

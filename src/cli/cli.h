@@ -2,9 +2,10 @@
  * cli.h - shared state and helpers of the mailtrail command.
  *
  * The command is a set of subcommands (show, find, audit, stats, explain,
- * export, tail) over one read-only journal.  main.c parses the global
- * options, resolves the journal path (--journal, else journal.path from
- * the configuration file) and calls a subcommand with its own arguments;
+ * export, tail) over one read-only journal, and bounce, which reads a
+ * message and may write it to the journal (--record).  main.c parses the
+ * global options, resolves the journal path (--journal, else journal.path
+ * from the configuration file) and calls a subcommand with its own arguments;
  * each subcommand opens the journal itself (explain needs none).
  *
  * Exit status, for every subcommand: 0 something was found (or done),
@@ -14,7 +15,9 @@
  * (opening the journal, what it holds, SQL functions),
  * row.c (a result row copied out of SQLite), out.c (escaping, tables,
  * colour, JSON), filter.c (find's filters as SQL), timeparse.c, match.c,
- * message.c (loading and printing messages), and cmd_*.c.
+ * message.c (loading and printing messages), delivery.c (what happened
+ * after the gateway: the delivery tables and each recipient's state),
+ * delivery_out.c (printing it), and cmd_*.c.
  *
  * Thread safety: the command is single-threaded; nothing here is shared.
  */
@@ -52,13 +55,16 @@ enum {
 	{ "help",	no_argument,	   NULL, 'h' }
 #define CLI_COMMON_SHORTOPTS	":c:j:h"
 
+struct cli_dlv_ctx;
+
 /* What a journal holds beyond version 1. */
 struct cli_journal {
 	sqlite3		*db;
 	char		*path;
 	int		 version;	/* PRAGMA user_version */
 	int		 has_auth;	/* spf_results, dkim_signatures, messages.spf_result */
-	int		 has_delivery;	/* a delivery_events table */
+	int		 has_delivery;	/* the delivery tables of schema 5 */
+	struct cli_dlv_ctx *dlv_fn;	/* the delivery SQL functions' state */
 };
 
 struct cli {
@@ -252,5 +258,7 @@ int	 cmd_stats(struct cli *cli, int argc, char **argv);
 int	 cmd_explain(struct cli *cli, int argc, char **argv);
 int	 cmd_export(struct cli *cli, int argc, char **argv);
 int	 cmd_tail(struct cli *cli, int argc, char **argv);
+int	 cmd_ingest(struct cli *cli, int argc, char **argv);
+int	 cmd_bounce(struct cli *cli, int argc, char **argv);
 
 #endif

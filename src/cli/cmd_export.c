@@ -3,7 +3,8 @@
  *
  * For SIEMs (JSON Lines: one whole record per line, the same objects as
  * "mailtrail show --json") and spreadsheets (CSV: one row per message, a
- * fixed set of columns, recipients joined in one cell).  Oldest first, so
+ * fixed set of columns, recipients joined in one cell, their delivery
+ * states in the last two).  Oldest first, so
  * that a periodic export appends in time order.  The filters of find
  * apply; the window defaults to the last 24 hours.
  *
@@ -27,9 +28,11 @@ static const char help[] =
 "first, for a SIEM or a spreadsheet:\n"
 "\n"
 "  jsonl  (default; also --json) one JSON object per line, the whole\n"
-"         record as \"mailtrail show --json\" gives it\n"
+"         record as \"mailtrail show --json\" gives it, its delivery\n"
+"         included\n"
 "  csv    one row per message with a header line; recipients joined in\n"
-"         one cell; control characters and invalid UTF-8 as \\xHH, and a\n"
+"         one cell, their delivery states in another (\"addr state code;\n"
+"         ...\"); control characters and invalid UTF-8 as \\xHH, and a\n"
 "         leading apostrophe on cells a spreadsheet would take for a\n"
 "         formula\n"
 "\n"
@@ -49,6 +52,7 @@ static const char *const csv_columns[] = {
 	"client_addr", "client_name", "helo", "tls", "auth_user",
 	"mail_from", "rcpt_accepted", "rcpt_rejected", "recipients",
 	"rejected", "message_id", "from", "subject", "size", "spf", "dkim",
+	"delivery", "delivery_states",
 	NULL
 };
 
@@ -136,6 +140,55 @@ join_rcpts(const struct cli_msg *msg, int rejected, size_t *outlen)
 	return buf;
 }
 
+/*
+ * Each recipient's delivery state: "addr state[ code]; ..." (the code of
+ * the fact that decided it).  Bytes, for cli_csv_cell; caller frees.
+ */
+static char *
+join_states(const struct cli_dlv *d, size_t *outlen)
+{
+	const struct cli_dlv_rcpt *r;
+	const char	*st, *code;
+	char		*buf = NULL, *nb;
+	size_t		 len = 0, i, clen, need;
+
+	for (i = 0; d != NULL && i < d->n_rcpt; i++) {
+		r = &d->rcpt[i];
+		st = cli_dstate_name(r->state);
+		code = NULL;
+		clen = 0;
+		if (r->decided != NULL)
+			code = r->decided->ev != NULL ? cli_row_text(
+			    r->decided->ev, "dsn", &clen) : cli_row_text(
+			    r->decided->br, "status", &clen);
+		need = 2 + r->len + 1 + strlen(st) + (code != NULL ? 1 + clen :
+		    0);
+		if ((nb = realloc(buf, len + need + 1)) == NULL) {
+			free(buf);
+			return NULL;
+		}
+		buf = nb;
+		if (len > 0) {
+			memcpy(buf + len, "; ", 2);
+			len += 2;
+		}
+		memcpy(buf + len, r->address, r->len);
+		len += r->len;
+		buf[len++] = ' ';
+		memcpy(buf + len, st, strlen(st));
+		len += strlen(st);
+		if (code != NULL) {
+			buf[len++] = ' ';
+			memcpy(buf + len, code, clen);
+			len += clen;
+		}
+	}
+	*outlen = len;
+	if (buf == NULL)
+		buf = calloc(1, 1);
+	return buf;
+}
+
 static int
 csv_message(const struct cli *cli, const struct cli_msg *msg)
 {
@@ -186,6 +239,19 @@ csv_message(const struct cli *cli, const struct cli_msg *msg)
 	csv_col(fp, m, "size", 0);
 	csv_col(fp, m, "spf_result", 0);
 	csv_col(fp, m, "dkim_result", 0);
+	if (msg->dlv != NULL) {
+		size_t	 counts[CLI_DS_COUNT];
+		char	 text[256];
+
+		cli_dlv_counts(msg->dlv, counts);
+		cli_dlv_counts_text(text, sizeof(text), counts);
+		csv_put(fp, text, strlen(text), 0);
+		if ((s = join_states(msg->dlv, &len)) == NULL)
+			return -1;
+		csv_put(fp, s, len, 0);
+		free(s);
+	} else
+		fputs(",,", fp);
 	fputs("\r\n", fp);
 	return 0;
 }
@@ -269,7 +335,9 @@ cmd_export(struct cli *cli, int argc, char **argv)
 	cli->color = 0;
 	if (cli_open_journal(cli) < 0)
 		goto out;
-	if (cli_filter_check(&f, cli->j.has_auth, err, sizeof(err)) < 0) {
+	if (cli_filter_check(&f, cli->j.has_auth, err, sizeof(err)) < 0 ||
+	    cli_filter_check_delivery(&f, cli->j.has_delivery, err,
+	    sizeof(err)) < 0) {
 		rc = cli_usage_error(cli, "%s", err);
 		goto out;
 	}

@@ -16,6 +16,7 @@
 #include "mailtrail/clock.h"
 #include "cli/cli.h"
 #include "cli/filter.h"
+#include "cli/match.h"
 #include "cli/message.h"
 
 #define DEFAULT_LIMIT	50
@@ -25,7 +26,10 @@ static const char help[] =
 "\n"
 "List the messages that match every filter given, newest first, one line\n"
 "each: time, tracking ID, queue ID, outcome (with the number of rejected\n"
-"recipients), client, sender, first recipient, SPF, DKIM, subject.\n"
+"recipients), delivery (the recipients per state: \"2 delivered, 1\n"
+"deferred\"; with --to ADDR, that recipient's state first: \"bounced (all:\n"
+"1 delivered, 1 bounced)\"), client, sender, first recipient, SPF, DKIM,\n"
+"subject.\n"
 "\n"
 "Filters:\n"
 "  --from ADDR        sender: an address (any case), @domain, a glob with\n"
@@ -41,7 +45,10 @@ static const char help[] =
 "  --until TIME       before the end of TIME (--until 2026-11-25 includes\n"
 "                     that day)\n"
 "  --status LIST      accepted, rejected (a recipient was refused),\n"
-"                     tempfailed, aborted, disconnected; comma-separated\n"
+"                     tempfailed, aborted, disconnected, or a delivery\n"
+"                     state that any recipient is in: delivered,\n"
+"                     deferred, bounced, expired, pending, discarded,\n"
+"                     not-queued; comma-separated, any of them matches\n"
 "  --spf LIST         SPF result: pass, fail, softfail, neutral, none,\n"
 "                     temperror, permerror, skipped\n"
 "  --dkim LIST        DKIM result: pass, fail, neutral, policy, none,\n"
@@ -98,7 +105,9 @@ cmd_find(struct cli *cli, int argc, char **argv)
 	cli_setup_output(cli);
 	if (cli_open_journal(cli) < 0)
 		goto out;
-	if (cli_filter_check(&f, cli->j.has_auth, err, sizeof(err)) < 0) {
+	if (cli_filter_check(&f, cli->j.has_auth, err, sizeof(err)) < 0 ||
+	    cli_filter_check_delivery(&f, cli->j.has_delivery, err,
+	    sizeof(err)) < 0) {
 		rc = cli_usage_error(cli, "%s", err);
 		goto out;
 	}
@@ -107,7 +116,8 @@ cmd_find(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	limit = f.has_limit ? f.limit : DEFAULT_LIMIT;
-	cli_sql_add(&q, cli_summary_select(&cli->j));
+	cli_summary_sql(&q, &cli->j, f.to != NULL && f.to_kind ==
+	    CLI_PAT_EXACT ? f.to : NULL);
 	if (limit > 0) {
 		/*
 		 * Choose the messages first, on the messages alone, and

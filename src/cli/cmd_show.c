@@ -6,15 +6,19 @@
  * messages that carried it as their upstream parent ID); a queue ID may
  * match several, because Postfix reuses short queue IDs, and a Message-ID
  * may too (the same message sent twice): all of them are shown, newest
- * first, each under a numbered rule.
+ * first, each under a numbered rule.  A queue ID that no message carries
+ * may still be known from the MTA's log (a local submission, a bounce the
+ * MTA generated): its queue facts and delivery events are shown instead.
  *
  * Thread safety: single-threaded.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mailtrail/clock.h"
 #include "cli/cli.h"
+#include "cli/delivery.h"
 #include "cli/filter.h"
 #include "cli/match.h"
 #include "cli/message.h"
@@ -25,13 +29,17 @@ static const char help[] =
 "Print everything the journal knows about a message: the connection\n"
 "(client, PTR, HELO, TLS, AUTH), the envelope, each recipient (accepted, or\n"
 "rejected with its code, explained), SPF and DKIM results, the headers\n"
-"mailtrail added or removed, the queue ID and delivery events when recorded.\n"
+"mailtrail added or removed, and what happened after the gateway: each\n"
+"recipient's delivery timeline (deferred, retried, delivered, bounced,\n"
+"expired), the relays and their replies, the delays, the bounces that came\n"
+"back and the hand-off to the next hop.\n"
 "\n"
 "ID is a tracking ID (26 characters, from the X-Mailtrail-ID header), a\n"
 "queue ID (from the MTA's log) or a Message-ID (with or without <>); the\n"
 "kind is told from its shape.  Several messages can match a queue ID\n"
 "(Postfix reuses short queue IDs) or a Message-ID: all are shown, newest\n"
-"first.\n"
+"first.  A queue ID known only from the MTA's log (a local submission, a\n"
+"bounce the MTA generated) shows its queue facts and delivery events.\n"
 "\n"
 "Options:\n"
 "  --as KIND          take ID as a track, queue or msgid\n"
@@ -218,6 +226,49 @@ out:
 	return rc;
 }
 
+/* A queue ID no message carries: what the log says.  0, 1 none, -1. */
+static int
+show_log_only(struct cli *cli, const char *raw_id, const char *shown,
+    const struct cli_filter *f)
+{
+	struct cli_dlv_ctx ctx;
+	struct cli_dlv	*d;
+	json_t		*doc;
+	int		 r;
+
+	if (!cli->j.has_delivery)
+		return 1;
+	if (cli_dlv_ctx_init(&ctx, cli->j.db) < 0) {
+		cli_error(cli, "journal %s: %s", cli->j.path, ctx.err);
+		return -1;
+	}
+	r = cli_dlv_load_queue(&ctx, raw_id, f->has_since ? f->since : 0,
+	    f->has_until ? f->until : INT64_MAX, &d);
+	if (r < 0)
+		cli_error(cli, "journal %s: %s", cli->j.path, ctx.err);
+	cli_dlv_ctx_free(&ctx);
+	if (r != 0)
+		return r;
+	if (cli->json) {
+		doc = json_pack("{s:o, s:s, s:b, s:i, s:[], s:o}", "id",
+		    cli_json_bytes(raw_id, strlen(raw_id)), "kind", "queue",
+		    "via_parent", 0, "count", 0, "messages", "log_only",
+		    cli_dlv_json(d));
+		r = cli_json_print(cli, doc);
+		json_decref(doc);
+	} else {
+		fprintf(cli->out, "%sQueue ID %s%s  known from the MTA's log"
+		    " only: no message of this journal carries it (a local"
+		    " submission, a bounce the MTA generated, mail that did"
+		    " not pass the milter)\n", cli_color_on(cli, CLI_C_BOLD),
+		    shown, cli_color_off(cli));
+		cli_dlv_print(cli, d);
+		r = 0;
+	}
+	cli_dlv_free(d);
+	return r < 0 ? -1 : 0;
+}
+
 int
 cmd_show(struct cli *cli, int argc, char **argv)
 {
@@ -314,6 +365,14 @@ cmd_show(struct cli *cli, int argc, char **argv)
 		goto out;
 	if (lookup(cli, &lk, &f, &ids, &n) < 0)
 		goto out;
+	if (n == 0 && lk.kind == CLI_ID_QUEUE) {
+		if ((r = show_log_only(cli, argv[optind], shown, &f)) < 0)
+			goto out;
+		if (r == 0) {
+			rc = CLI_EXIT_FOUND;
+			goto out;
+		}
+	}
 	if (n == 0) {
 		if (cli->json) {
 			json_t *doc = json_pack("{s:o, s:s, s:b, s:i, s:[]}",

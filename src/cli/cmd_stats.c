@@ -3,14 +3,13 @@
  *
  * Messages by outcome, recipients accepted and rejected, the reject codes
  * (explained from the catalogue), SPF and DKIM result rates (schema 2),
- * and, when the journal has a delivery_events table, delivery, deferral
- * and bounce rates and the average delay; optionally per interval
- * (--every 1h).  One scan of the window's messages, in time order and
- * counted in C (grouping in SQL would sort every row), does most of it.
- *
- * delivery_events is read by column name (status, time, and message for
- * the delay), as the journal's logical model describes delivery events;
- * a table without those columns is reported as not understood.
+ * and, with the delivery tables of schema 5, what pflogsumm prints joined
+ * to the milter's results: delivery, deferral and bounce rates, delay
+ * percentiles, the top bounce and deferral reasons by recipient domain,
+ * bounce rates by DKIM and SPF result and the log follower's counters
+ * (delivery.c computes them); optionally per interval (--every 1h).  One
+ * scan of the window's messages, in time order and counted in C (grouping
+ * in SQL would sort every row), does most of the rest.
  *
  * Thread safety: single-threaded.
  */
@@ -21,6 +20,7 @@
 #include "mailtrail/clock.h"
 #include "mailtrail/smtpcodes.h"
 #include "cli/cli.h"
+#include "cli/delivery.h"
 #include "cli/filter.h"
 #include "cli/timeparse.h"
 
@@ -33,8 +33,10 @@ static const char help[] =
 "\n"
 "Counts and rates for a time window (default: the last 24 hours):\n"
 "messages by outcome, recipients accepted and rejected, the reject codes\n"
-"with their meaning, SPF and DKIM result rates, and delivery, deferral and\n"
-"bounce rates with the average delay once delivery events are recorded.\n"
+"with their meaning, SPF and DKIM result rates, and, once delivery is\n"
+"recorded: delivery, deferral and bounce rates, delay percentiles, the top\n"
+"bounce and deferral reasons by recipient domain, bounce rates by DKIM and\n"
+"SPF result, and the log follower's counters per file.\n"
 "\n"
 "Options:\n"
 "  --since TIME       start of the window (2026-11-25, 2h, 3d, ...)\n"
@@ -337,97 +339,251 @@ print_rates(struct cli *cli, const char *label, const struct count *list,
 	cli_print_wrapped(cli, "  ", label, 6, n > 0 ? line : "no messages");
 }
 
-/* Delivery events, when the journal has them.  NULL: nothing to say. */
+static json_t *
+reasons_json(const struct cli_dstats_reason *r, size_t n, int counts_apart)
+{
+	json_t		*arr, *o;
+	const char	*rt;
+	char		 why[256];
+	size_t		 i;
+
+	if ((arr = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		smtp_describe(why, sizeof(why), 0, strchr(r[i].code, '\\') ==
+		    NULL ? r[i].code : NULL);
+		rt = cli_reason_text(r[i].reason, strlen(r[i].reason));
+		if (counts_apart)
+			o = json_pack("{s:s, s:s, s:o, s:o, s:s, s:I, s:I}",
+			    "domain", r[i].domain, "code", r[i].code,
+			    "reason", r[i].reason[0] != '\0' ?
+			    json_string(r[i].reason) : json_null(),
+			    "reason_text", rt != NULL ? json_string(rt) :
+			    json_null(), "explain", why,
+			    "log", (json_int_t)r[i].log,
+			    "reports", (json_int_t)r[i].reports);
+		else
+			o = json_pack("{s:s, s:s, s:s, s:I}", "domain",
+			    r[i].domain, "code", r[i].code, "explain", why,
+			    "count", (json_int_t)r[i].log);
+		json_array_append_new(arr, o);
+	}
+	return arr;
+}
+
+static void
+reasons_print(struct cli *cli, const char *title,
+    const struct cli_dstats_reason *r, size_t n, int counts_apart)
+{
+	static const char *const h_apart[] = { "DOMAIN", "CODE", "LOG",
+	    "REPORTS", "MEANING" };
+	static const char *const h_one[] = { "DOMAIN", "CODE", "COUNT",
+	    "MEANING" };
+	struct cli_table *t;
+	const char	*cells[5], *rt;
+	char		 a[24], b[24], why[256];
+	size_t		 i;
+
+	if (n == 0)
+		return;
+	fprintf(cli->out, "\n%s%s%s\n", cli_color_on(cli, CLI_C_BOLD), title,
+	    cli_color_off(cli));
+	if ((t = cli_table_new(cli, counts_apart ? 5 : 4, counts_apart ?
+	    h_apart : h_one)) == NULL)
+		return;
+	cli_table_indent(t, 2);
+	cli_table_flex(t, counts_apart ? 4 : 3);
+	for (i = 0; i < n; i++) {
+		rt = cli_reason_text(r[i].reason, strlen(r[i].reason));
+		smtp_describe(why, sizeof(why), 0, strchr(r[i].code, '\\') ==
+		    NULL ? r[i].code : NULL);
+		snprintf(a, sizeof(a), "%" PRId64, r[i].log);
+		snprintf(b, sizeof(b), "%" PRId64, r[i].reports);
+		cells[0] = r[i].domain[0] != '\0' ? r[i].domain : "-";
+		cells[1] = r[i].code[0] != '\0' ? r[i].code : "-";
+		cells[2] = a;
+		if (counts_apart) {
+			cells[3] = b;
+			cells[4] = rt != NULL ? rt : why;
+		} else
+			cells[3] = why;
+		cli_table_add(t, cells, NULL);
+	}
+	cli_table_flush(t);
+	cli_table_free(t);
+}
+
+static json_t *
+auth_json(const struct cli_dstats_auth *a, size_t n)
+{
+	json_t	*obj = json_object();
+	size_t	 i;
+
+	for (i = 0; obj != NULL && i < n; i++)
+		json_object_set_new(obj, a[i].result, json_pack("{s:I, s:I,"
+		    " s:f}", "final", (json_int_t)a[i].final, "bounced",
+		    (json_int_t)a[i].bounced, "bounce_rate",
+		    pct(a[i].bounced, a[i].final) / 100));
+	return obj;
+}
+
+static void
+auth_print(struct cli *cli, const char *label, const struct cli_dstats_auth *a,
+    size_t n)
+{
+	char	 line[1024];
+	size_t	 i, o = 0;
+
+	if (n == 0)
+		return;
+	line[0] = '\0';
+	for (i = 0; i < n && o < sizeof(line); i++)
+		o += (size_t)snprintf(line + o, sizeof(line) - o, "%s%s"
+		    " %.1f%% of %" PRId64, i > 0 ? ", " : "bounced: ",
+		    a[i].result,
+		    pct(a[i].bounced, a[i].final), a[i].final);
+	cli_print_wrapped(cli, "  ", label, 13, line);
+}
+
+/* Delivery over the window (schema 5).  NULL: nothing to say or error. */
 static json_t *
 delivery(struct cli *cli, const struct cli_filter *f, int *err)
 {
-	sqlite3		*db = cli->j.db;
-	sqlite3_stmt	*st;
-	struct count	 list[MAX_WORDS];
-	json_t		*obj;
-	int64_t		 total = 0, sent = 0, deferred = 0, bounced = 0;
-	double		 delay = -1;
-	int		 n = 0, i, rc;
-	char		 dur[32], line[256];
+	struct cli_dstats s;
+	json_t		*obj, *logs;
+	char		 e[CLI_ERRLEN], line[512], d1[32], d2[32], d3[32];
+	char		 t[CLI_TIME_SIZE];
+	size_t		 i;
 
 	*err = 0;
 	if (!cli->j.has_delivery)
 		return NULL;
-	if (!cli_column_exists(db, "delivery_events", "status") ||
-	    !cli_column_exists(db, "delivery_events", "time")) {
-		if (!cli->json)
-			fprintf(cli->out, "\n%sDelivery%s\n  the journal's"
-			    " delivery_events table is not one this mailtrail"
-			    " understands\n", cli_color_on(cli, CLI_C_BOLD),
-			    cli_color_off(cli));
-		return json_pack("{s:s}", "error", "delivery_events not"
-		    " understood");
-	}
-	if (cli_prepare(cli, "SELECT status, count(*) FROM delivery_events"
-	    " WHERE time >= ?1 AND time < ?2 GROUP BY status", &st) < 0) {
+	if (cli_dstats_load(cli->j.db, cli->j.has_auth, f->since, f->until, &s,
+	    e, sizeof(e)) < 0) {
+		cli_error(cli, "journal %s: %s", cli->j.path, e);
+		cli_dstats_free(&s);
 		*err = 1;
 		return NULL;
 	}
-	sqlite3_bind_int64(st, 1, f->since);
-	sqlite3_bind_int64(st, 2, f->until);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		tally(list, &n, word_of(st, 0), sqlite3_column_int64(st, 1));
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		cli_db_error(cli, "counting delivery events");
-		*err = 1;
-		return NULL;
+	if ((logs = json_array()) != NULL)
+		for (i = 0; i < s.n_logs; i++)
+			json_array_append_new(logs, cli_json_row(s.logs[i],
+			    NULL));
+	obj = json_pack("{s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:I,"
+	    " s:{s:f, s:f, s:f, s:f}, s:{s:I, s:I, s:f},"
+	    " s:{s:I, s:o, s:o, s:o}, s:{s:I, s:I}, s:o, s:o, s:o}",
+	    "events", (json_int_t)s.events,
+	    "by_status", "sent", (json_int_t)s.sent, "deferred",
+	    (json_int_t)s.deferred, "bounced", (json_int_t)s.bounced,
+	    "expired", (json_int_t)s.expired, "undeliverable",
+	    (json_int_t)s.undeliverable, "discarded", (json_int_t)s.discarded,
+	    "finished", (json_int_t)s.finished,
+	    "rates", "delivered", pct(s.sent, s.finished) / 100,
+	    "bounced", pct(s.bounced + s.undeliverable, s.finished) / 100,
+	    "expired", pct(s.expired, s.finished) / 100,
+	    "discarded", pct(s.discarded, s.finished) / 100,
+	    "recipients", "with_events", (json_int_t)s.rcpts, "deferred",
+	    (json_int_t)s.rcpts_deferred, "deferral_rate",
+	    pct(s.rcpts_deferred, s.rcpts) / 100,
+	    "delay_seconds", "count", (json_int_t)s.n_delays,
+	    "p50", s.p50 >= 0 ? json_real(s.p50) : json_null(),
+	    "p90", s.p90 >= 0 ? json_real(s.p90) : json_null(),
+	    "p99", s.p99 >= 0 ? json_real(s.p99) : json_null(),
+	    "reports", "received", (json_int_t)s.reports,
+	    "failed_recipients", (json_int_t)s.report_failed,
+	    "top_bounce_reasons", reasons_json(s.bounce, s.n_bounce, 1),
+	    "top_deferral_reasons", reasons_json(s.defer, s.n_defer, 0),
+	    "log_files", logs != NULL ? logs : json_array());
+	if (obj != NULL && cli->j.has_auth) {
+		json_object_set_new(obj, "by_dkim", auth_json(s.dkim, s.n_dkim));
+		json_object_set_new(obj, "by_spf", auth_json(s.spf, s.n_spf));
 	}
-	for (i = 0; i < n; i++) {
-		total += list[i].n;
-		if (strcmp(list[i].word, "sent") == 0 ||
-		    strcmp(list[i].word, "delivered") == 0)
-			sent += list[i].n;
-		else if (strcmp(list[i].word, "deferred") == 0)
-			deferred += list[i].n;
-		else if (strcmp(list[i].word, "bounced") == 0 ||
-		    strcmp(list[i].word, "expired") == 0)
-			bounced += list[i].n;
+	if (cli->json) {
+		cli_dstats_free(&s);
+		return obj;
 	}
-	if (cli_column_exists(db, "delivery_events", "message")) {
-		if (cli_prepare(cli, "SELECT avg(d.time - m.start_time) FROM"
-		    " delivery_events d JOIN messages m ON m.id = d.message"
-		    " WHERE d.time >= ?1 AND d.time < ?2 AND d.status"
-		    " IN ('sent', 'delivered')", &st) < 0) {
-			*err = 1;
-			return NULL;
+	fprintf(cli->out, "\n%sDelivery%s (what the MTA's log and the bounces"
+	    " say happened in the window)\n", cli_color_on(cli, CLI_C_BOLD),
+	    cli_color_off(cli));
+	if (s.events == 0 && s.reports == 0)
+		fprintf(cli->out, "  no delivery events recorded\n");
+	else {
+		snprintf(line, sizeof(line), "%" PRId64 ": sent %" PRId64
+		    ", deferred %" PRId64 ", bounced %" PRId64 ", expired %"
+		    PRId64, s.events, s.sent, s.deferred, s.bounced +
+		    s.undeliverable, s.expired);
+		if (s.discarded > 0)
+			snprintf(line + strlen(line), sizeof(line) -
+			    strlen(line), ", discarded %" PRId64, s.discarded);
+		cli_print_wrapped(cli, "  ", "Events", 13, line);
+		snprintf(line, sizeof(line), "of %" PRId64 " finished:"
+		    " delivered %.1f%%, bounced %.1f%%, expired %.1f%%;"
+		    " deferred at least once: %" PRId64 " of %" PRId64
+		    " recipients (%.1f%%)", s.finished, pct(s.sent, s.finished),
+		    pct(s.bounced + s.undeliverable, s.finished),
+		    pct(s.expired, s.finished), s.rcpts_deferred, s.rcpts,
+		    pct(s.rcpts_deferred, s.rcpts));
+		cli_print_wrapped(cli, "  ", "Rates", 13, line);
+		if (s.n_delays > 0) {
+			snprintf(line, sizeof(line), "p50 %s, p90 %s, p99 %s"
+			    " (of %zu sent)", cli_duration_format(d1,
+			    sizeof(d1), (int64_t)(s.p50 * 1e6)),
+			    cli_duration_format(d2, sizeof(d2),
+			    (int64_t)(s.p90 * 1e6)), cli_duration_format(d3,
+			    sizeof(d3), (int64_t)(s.p99 * 1e6)), s.n_delays);
+			cli_print_wrapped(cli, "  ", "Delay", 13, line);
 		}
-		sqlite3_bind_int64(st, 1, f->since);
-		sqlite3_bind_int64(st, 2, f->until);
-		if (sqlite3_step(st) == SQLITE_ROW &&
-		    sqlite3_column_type(st, 0) != SQLITE_NULL)
-			delay = sqlite3_column_double(st, 0);
-		sqlite3_finalize(st);
+		snprintf(line, sizeof(line), "%" PRId64 " bounce%s received,"
+		    " %" PRId64 " failed recipient%s in them", s.reports,
+		    s.reports == 1 ? "" : "s", s.report_failed,
+		    s.report_failed == 1 ? "" : "s");
+		cli_print_wrapped(cli, "  ", "Reports", 13, line);
+		auth_print(cli, "By DKIM", s.dkim, s.n_dkim);
+		auth_print(cli, "By SPF", s.spf, s.n_spf);
 	}
-	qsort(list, (size_t)n, sizeof(list[0]), count_cmp);
-	obj = json_pack("{s:I, s:f, s:f, s:f, s:o, s:o}", "events",
-	    (json_int_t)total, "delivered_rate", pct(sent, total) / 100,
-	    "deferred_rate", pct(deferred, total) / 100, "bounced_rate",
-	    pct(bounced, total) / 100, "by_status", counts_json(list, n),
-	    "average_delay_seconds", delay >= 0 ? json_real(delay / 1e6) :
-	    json_null());
-	if (!cli->json) {
-		fprintf(cli->out, "\n%sDelivery%s\n", cli_color_on(cli,
-		    CLI_C_BOLD), cli_color_off(cli));
-		if (total == 0)
-			fprintf(cli->out, "  no delivery events recorded\n");
-		else {
-			snprintf(line, sizeof(line), "%" PRId64 " events:"
-			    " delivered %.1f%%, deferred %.1f%%, bounced"
-			    " %.1f%%", total, pct(sent, total),
-			    pct(deferred, total), pct(bounced, total));
-			cli_print_wrapped(cli, "  ", "", 0, line);
-			if (delay >= 0)
-				fprintf(cli->out, "  average delay %s\n",
-				    cli_duration_format(dur, sizeof(dur),
-				    (int64_t)delay));
+	reasons_print(cli, "Top bounce reasons (by recipient domain)",
+	    s.bounce, s.n_bounce, 1);
+	reasons_print(cli, "Top deferral reasons (by recipient domain)",
+	    s.defer, s.n_defer, 0);
+	if (s.n_logs > 0) {
+		static const char *const h[] = { "LOG FILE", "LINES",
+		    "UNPARSED", "TOO LONG", "OFFSET", "UPDATED (UTC)" };
+		struct cli_table *tb;
+		const char	*cells[6];
+		char		 c[4][24], *path;
+
+		fprintf(cli->out, "\n%sLog follower%s (totals per file)\n",
+		    cli_color_on(cli, CLI_C_BOLD), cli_color_off(cli));
+		if ((tb = cli_table_new(cli, 6, h)) != NULL) {
+			cli_table_indent(tb, 2);
+			cli_table_flex(tb, 0);
+			for (i = 0; i < s.n_logs; i++) {
+				path = cli_esc_val(cli_row_get(s.logs[i],
+				    "path"));
+				snprintf(c[0], sizeof(c[0]), "%" PRId64,
+				    cli_row_int(s.logs[i], "lines", 0));
+				snprintf(c[1], sizeof(c[1]), "%" PRId64,
+				    cli_row_int(s.logs[i], "unparsed", 0));
+				snprintf(c[2], sizeof(c[2]), "%" PRId64,
+				    cli_row_int(s.logs[i], "too_long", 0));
+				snprintf(c[3], sizeof(c[3]), "%" PRId64,
+				    cli_row_int(s.logs[i], "offset", 0));
+				cli_fmt_time(t, sizeof(t), cli_row_int(
+				    s.logs[i], "updated", 0), 0);
+				cells[0] = path != NULL ? path : "?";
+				cells[1] = c[0];
+				cells[2] = c[1];
+				cells[3] = c[2];
+				cells[4] = c[3];
+				cells[5] = t;
+				cli_table_add(tb, cells, NULL);
+				free(path);
+			}
+			cli_table_flush(tb);
+			cli_table_free(tb);
 		}
 	}
+	cli_dstats_free(&s);
 	return obj;
 }
 

@@ -7,7 +7,8 @@
  * instead of failing (in WAL mode readers never block the writer).  The
  * schema version decides what can be shown: version 1 has no SPF or DKIM
  * tables, a newer version than this build is refused, version 0 is not a
- * journal.  Later tables (delivery_events) are looked for by name.
+ * journal.  The delivery tables (schema 5) are looked for by name; with
+ * them come the SQL functions of delivery.c (a recipient's state).
  *
  * Every error names the file and says what to do about it.
  *
@@ -25,6 +26,7 @@
 #include "mailtrail/config.h"
 #include "mailtrail/schema.h"
 #include "cli/cli.h"
+#include "cli/delivery.h"
 
 #define DEFAULT_CONFIG	SYSCONFDIR "/mailtrail/mailtrail.conf"
 #define BUSY_TIMEOUT_MS	10000
@@ -114,6 +116,8 @@ explain_open_error(const char *path, int rc, const char *msg, char *err,
 void
 cli_journal_close(struct cli_journal *j)
 {
+	/* The functions' statements go before the connection. */
+	cli_dlv_unregister(j->dlv_fn);
 	if (j->db != NULL)
 		sqlite3_close(j->db);
 	free(j->path);
@@ -186,7 +190,15 @@ cli_journal_open_path(struct cli_journal *j, const char *path, char *err,
 	j->has_auth = cli_table_exists(j->db, "spf_results") &&
 	    cli_table_exists(j->db, "dkim_signatures") &&
 	    cli_column_exists(j->db, "messages", "spf_result");
-	j->has_delivery = cli_table_exists(j->db, "delivery_events");
+	j->has_delivery = cli_table_exists(j->db, "delivery_events") &&
+	    cli_table_exists(j->db, "queue_events") &&
+	    cli_table_exists(j->db, "bounces") &&
+	    cli_table_exists(j->db, "bounce_recipients") &&
+	    cli_column_exists(j->db, "delivery_events", "message");
+	if (j->has_delivery && cli_dlv_register(j->db, &j->dlv_fn) < 0) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 	return 0;
 
 fail:

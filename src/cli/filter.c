@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cli/delivery.h"
 #include "cli/filter.h"
 #include "cli/match.h"
 #include "cli/timeparse.h"
@@ -247,7 +248,10 @@ set_status(struct cli_filter *f, const char *arg, char *err, size_t errlen)
 	const char	*p = arg, *comma;
 	size_t		 len, k;
 
+	int		 ds;
+
 	f->status = 0;
+	f->dstatus = 0;
 	do {
 		comma = strchr(p, ',');
 		len = comma != NULL ? (size_t)(comma - p) : strlen(p);
@@ -255,14 +259,20 @@ set_status(struct cli_filter *f, const char *arg, char *err, size_t errlen)
 			if (strlen(statuses[k].name) == len &&
 			    strncasecmp(statuses[k].name, p, len) == 0)
 				break;
-		if (k == sizeof(statuses) / sizeof(statuses[0])) {
+		if (k < sizeof(statuses) / sizeof(statuses[0]))
+			f->status |= statuses[k].bit;
+		else if ((ds = cli_dstate_parse(p, len)) >= 0 &&
+		    ds != CLI_DS_REJECTED)
+			f->dstatus |= CLI_DS_BIT(ds);
+		else {
 			snprintf(err, errlen, "--status %s: expected accepted,"
 			    " rejected (a recipient was refused), tempfailed,"
-			    " aborted or disconnected, separated by commas",
-			    arg);
+			    " aborted, disconnected, or a recipient's delivery"
+			    " state: delivered, deferred, bounced, expired,"
+			    " pending, discarded, not-queued; separated by"
+			    " commas", arg);
 			return -1;
 		}
-		f->status |= statuses[k].bit;
 		p = comma != NULL ? comma + 1 : p + len;
 	} while (comma != NULL);
 	return 1;
@@ -421,7 +431,20 @@ cli_filter_narrows(const struct cli_filter *f)
 {
 	return f->from != NULL || f->to != NULL || f->helo != NULL ||
 	    f->subject != NULL || f->msgid_with != NULL || f->ip != NULL ||
-	    f->has_net || f->status != 0 || f->n_spf > 0 || f->n_dkim > 0;
+	    f->has_net || f->status != 0 || f->dstatus != 0 || f->n_spf > 0 ||
+	    f->n_dkim > 0;
+}
+
+int
+cli_filter_check_delivery(const struct cli_filter *f, int has_delivery,
+    char *err, size_t errlen)
+{
+	if (f->dstatus != 0 && !has_delivery) {
+		snprintf(err, errlen, "--status: this journal records no"
+		    " delivery (delivery states need schema version 5)");
+		return -1;
+	}
+	return 0;
 }
 
 static void
@@ -509,7 +532,7 @@ cli_filter_where(const struct cli_filter *f, struct cli_sql *q)
 		cli_sql_add(q, " AND m.start_time < ");
 		cli_sql_int(q, f->until);
 	}
-	if (f->status != 0) {
+	if (f->status != 0 || f->dstatus != 0) {
 		cli_sql_add(q, " AND (");
 		for (k = 0, first = 1; k < sizeof(statuses) /
 		    sizeof(statuses[0]); k++) {
@@ -519,6 +542,15 @@ cli_filter_where(const struct cli_filter *f, struct cli_sql *q)
 				cli_sql_add(q, " OR ");
 			cli_sql_add(q, statuses[k].sql);
 			first = 0;
+		}
+		if (f->dstatus != 0) {
+			/* Last: SQLite evaluates the cheap terms first. */
+			if (!first)
+				cli_sql_add(q, " OR ");
+			cli_sql_add(q, "mt_delivery_match(m.id, m.outcome,"
+			    " m.rcpt_accepted, m.rcpt_rejected, ");
+			cli_sql_int(q, (int64_t)f->dstatus);
+			cli_sql_add(q, ")");
 		}
 		cli_sql_add(q, ")");
 	}

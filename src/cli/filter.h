@@ -78,6 +78,7 @@ struct cli_filter {
 	int		 has_since;
 	int		 has_until;
 	unsigned	 status;	/* CLI_ST_* bits; 0 = any */
+	unsigned	 dstatus;	/* CLI_DS_BIT(delivery state) bits */
 	char		*spf[CLI_FILTER_MAXLIST];
 	int		 n_spf;
 	char		*dkim[CLI_FILTER_MAXLIST];
@@ -148,6 +149,15 @@ int	 cli_filter_option(struct cli_filter *f, int ch, const char *arg,
  */
 int	 cli_filter_check(const struct cli_filter *f, int has_auth, char *err,
 	    size_t errlen);
+
+/*
+ * Delivery states in --status need the delivery tables (schema 5).  0 or
+ * -1 with err.  A message matches --status when its outcome is one of
+ * the outcome words or any of its recipients is in one of the delivery
+ * states (delivery.h).
+ */
+int	 cli_filter_check_delivery(const struct cli_filter *f,
+	    int has_delivery, char *err, size_t errlen);
 
 /* 1 when the conditions refer to the connection ("c."). */
 int	 cli_filter_needs_conn(const struct cli_filter *f);

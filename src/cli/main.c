@@ -35,6 +35,10 @@ static const struct command {
 	{ "explain", cmd_explain,
 	  "what an SMTP reply code or enhanced status code means" },
 	{ "export", cmd_export, "messages as JSON Lines or CSV" },
+	{ "ingest-log", cmd_ingest,
+	  "store delivery events from MTA mail logs (backfill)" },
+	{ "bounce", cmd_bounce,
+	  "what a returned bounce says (--record: into the journal)" },
 };
 
 #define N_COMMANDS	(sizeof(commands) / sizeof(commands[0]))
@@ -52,8 +56,8 @@ usage(FILE *fp)
 	    "\n"
 	    "Commands:\n");
 	for (i = 0; i < N_COMMANDS; i++)
-		fprintf(fp, "  %-9s %s\n", commands[i].name, commands[i].what);
-	fprintf(fp, "  %-9s %s\n", "help", "help on a command"
+		fprintf(fp, "  %-10s %s\n", commands[i].name, commands[i].what);
+	fprintf(fp, "  %-10s %s\n", "help", "help on a command"
 	    " (same as COMMAND --help)");
 	fprintf(fp,
 	    "\n"
@@ -151,7 +155,8 @@ main(int argc, char *argv[])
 	}
 	if ((cmd = find_command(argv[optind])) == NULL)
 		return cli_usage_error(NULL, "no command \"%s\" (commands:"
-		    " show, find, tail, audit, stats, explain, export)",
+		    " show, find, tail, audit, stats, explain, export,"
+		    " ingest-log, bounce)",
 		    argv[optind]);
 	cli.cmd = cmd->name;
 	argc -= optind;

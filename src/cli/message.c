@@ -6,8 +6,9 @@
  * from the catalogue (smtpcodes.h) only when they are plain ASCII.
  *
  * Sections that need tables a journal may lack (SPF, DKIM: schema 2;
- * delivery events: a later schema) are printed only when the table exists;
- * the statements for them are prepared only then.
+ * delivery: schema 5, read and printed by delivery.c and delivery_out.c)
+ * are printed only when the tables exist; the statements for them are
+ * prepared only then.
  *
  * Thread safety: single-threaded.
  */
@@ -22,9 +23,6 @@
 
 #define LABEL_W		13
 
-/* Delivery events linked by queue ID are searched this long after MAIL. */
-#define EVENTS_WINDOW_US	(INT64_C(30) * 86400 * 1000000)
-
 /* ---------------------------------------------------------------- loading */
 
 static int
@@ -37,8 +35,6 @@ int
 cli_loader_init(struct cli_loader *ld, struct cli *cli)
 {
 	sqlite3		*db = cli->j.db;
-	const char	*order;
-	char		 sql[512];
 
 	memset(ld, 0, sizeof(*ld));
 	ld->cli = cli;
@@ -59,24 +55,12 @@ cli_loader_init(struct cli_loader *ld, struct cli *cli)
 	    " ORDER BY seq, id", &ld->dkim) < 0))
 		goto fail;
 	if (cli->j.has_delivery) {
-		order = cli_column_exists(db, "delivery_events", "time") ?
-		    "time, rowid" : "rowid";
-		if (cli_column_exists(db, "delivery_events", "message")) {
-			snprintf(sql, sizeof(sql), "SELECT * FROM"
-			    " delivery_events WHERE message = ?1 ORDER BY %s",
-			    order);
-			ld->events_by = 1;
-		} else if (cli_column_exists(db, "delivery_events",
-		    "queue_id") && cli_column_exists(db, "delivery_events",
-		    "time")) {
-			snprintf(sql, sizeof(sql), "SELECT * FROM"
-			    " delivery_events WHERE queue_id = ?2 AND"
-			    " time >= ?3 AND time < ?3 + %" PRId64
-			    " ORDER BY %s", EVENTS_WINDOW_US, order);
-			ld->events_by = 2;
-		}
-		if (ld->events_by != 0 && prep(ld, sql, &ld->events) < 0)
+		if (cli_dlv_ctx_init(&ld->dlv, db) < 0) {
+			cli_error(cli, "journal %s: %s", cli->j.path,
+			    ld->dlv.err);
 			goto fail;
+		}
+		ld->has_dlv = 1;
 	}
 	return 0;
 
@@ -94,8 +78,9 @@ cli_loader_free(struct cli_loader *ld)
 	sqlite3_finalize(ld->edits);
 	sqlite3_finalize(ld->spf);
 	sqlite3_finalize(ld->dkim);
-	sqlite3_finalize(ld->events);
 	sqlite3_finalize(ld->children);
+	if (ld->has_dlv)
+		cli_dlv_ctx_free(&ld->dlv);
 	memset(ld, 0, sizeof(*ld));
 }
 
@@ -120,7 +105,7 @@ cli_msg_free(struct cli_msg *msg)
 	free_rows(msg->edits, msg->n_edits);
 	free_rows(msg->spf, msg->n_spf);
 	free_rows(msg->dkim, msg->n_dkim);
-	free_rows(msg->events, msg->n_events);
+	cli_dlv_free(msg->dlv);
 	free_rows(msg->children, msg->n_children);
 	free(msg);
 }
@@ -188,7 +173,7 @@ int
 cli_msg_load(struct cli_loader *ld, int64_t id, struct cli_msg **out)
 {
 	struct cli_msg	*msg;
-	const struct cli_val *tid, *qid;
+	const struct cli_val *tid;
 	int		 err;
 
 	*out = NULL;
@@ -220,21 +205,13 @@ cli_msg_load(struct cli_loader *ld, int64_t id, struct cli_msg **out)
 		if (all_rows(ld, ld->dkim, &msg->dkim, &msg->n_dkim) < 0)
 			goto fail;
 	}
-	if (ld->events != NULL) {
-		qid = cli_row_get(msg->m, "queue_id");
-		sqlite3_bind_int64(ld->events, 1, id);
-		if (ld->events_by == 2 && qid != NULL &&
-		    qid->type == SQLITE_TEXT) {
-			sqlite3_bind_text(ld->events, 2, qid->s, (int)qid->len,
-			    SQLITE_STATIC);
-			sqlite3_bind_int64(ld->events, 3,
-			    cli_row_int(msg->m, "start_time", 0));
-		}
-		if ((ld->events_by == 1 || (qid != NULL &&
-		    qid->type == SQLITE_TEXT)) &&
-		    all_rows(ld, ld->events, &msg->events, &msg->n_events) < 0)
-			goto fail;
-		sqlite3_clear_bindings(ld->events);
+	if (ld->has_dlv && cli_dlv_load(&ld->dlv, id, msg->rcpt, msg->n_rcpt,
+	    cli_val_cstr(cli_row_get(msg->m, "outcome")) != NULL ?
+	    cli_val_cstr(cli_row_get(msg->m, "outcome")) : "", 1,
+	    &msg->dlv) < 0) {
+		cli_error(ld->cli, "journal %s: %s", ld->cli->j.path,
+		    ld->dlv.err);
+		goto fail;
 	}
 	tid = cli_row_get(msg->m, "track_id");
 	if (tid != NULL && tid->type == SQLITE_TEXT) {
@@ -310,9 +287,8 @@ cli_msg_json(const struct cli *cli, const struct cli_msg *msg)
 		json_object_set_new(obj, "dkim",
 		    rows_json(msg->dkim, msg->n_dkim, skip_child, 0));
 	}
-	if (cli->j.has_delivery)
-		json_object_set_new(obj, "delivery_events",
-		    rows_json(msg->events, msg->n_events, skip_child, 1));
+	if (msg->dlv != NULL)
+		json_object_set_new(obj, "delivery", cli_dlv_json(msg->dlv));
 	if ((children = json_array()) != NULL)
 		for (i = 0; i < msg->n_children; i++)
 			json_array_append_new(children, cli_json_val(NULL,
@@ -760,51 +736,6 @@ print_edits(const struct cli *cli, const struct cli_msg *msg)
 		    cli_row_int(msg->m, "edits_dropped", 0));
 }
 
-static void
-print_events(const struct cli *cli, const struct cli_msg *msg)
-{
-	static const char *const cols[] = { "status", "recipient", "relay",
-	    "enhanced_code", "dsn", "reply_text", "text", "source", NULL };
-	char	 t1[CLI_TIME_SIZE], why[256], *s;
-	const char *st;
-	size_t	 i, k;
-
-	if (!cli->j.has_delivery)
-		return;
-	section(cli, "Delivery", NULL);
-	if (msg->n_events == 0) {
-		fprintf(cli->out, "  no delivery events recorded\n");
-		return;
-	}
-	for (i = 0; i < msg->n_events; i++) {
-		const struct cli_row *e = msg->events[i];
-
-		cli_fmt_time(t1, sizeof(t1), cli_row_int(e, "time", 0), 0);
-		fprintf(cli->out, "  %s", cli_row_has(e, "time") ? t1 : "?");
-		st = cli_val_cstr(cli_row_get(e, "status"));
-		for (k = 0; cols[k] != NULL; k++) {
-			if ((s = esc_col(e, cols[k])) == NULL)
-				continue;
-			if (strcmp(cols[k], "status") == 0)
-				fprintf(cli->out, "  %s%s%s",
-				    cli_color_on(cli, st != NULL &&
-				    strcmp(st, "sent") == 0 ? CLI_C_GREEN :
-				    CLI_C_YELLOW), s, cli_color_off(cli));
-			else
-				fprintf(cli->out, "  %s", s);
-			free(s);
-		}
-		fputc('\n', cli->out);
-		smtp_describe(why, sizeof(why),
-		    (int)cli_row_int(e, "reply_code", 0),
-		    cli_val_cstr(cli_row_get(e, "enhanced_code")));
-		if (why[0] != '\0' && strncmp(why, "success", 7) != 0)
-			fprintf(cli->out, "       %s= %s%s\n",
-			    cli_color_on(cli, CLI_C_DIM), why,
-			    cli_color_off(cli));
-	}
-}
-
 void
 cli_msg_print(const struct cli *cli, const struct cli_msg *msg)
 {
@@ -817,7 +748,8 @@ cli_msg_print(const struct cli *cli, const struct cli_msg *msg)
 	print_headers(cli, msg->m);
 	print_auth(cli, msg);
 	print_edits(cli, msg);
-	print_events(cli, msg);
+	if (msg->dlv != NULL)
+		cli_dlv_print(cli, msg->dlv);
 	trunc = cli_row_int(msg->m, "truncations", 0);
 	if (trunc > 0)
 		fprintf(cli->out, "\n%sNote:%s %" PRId64 " value%s of this"
@@ -841,13 +773,54 @@ cli_msg_print(const struct cli *cli, const struct cli_msg *msg)
 const char *
 cli_summary_select(const struct cli_journal *j)
 {
+#define SUMMARY_FROM " FROM messages m JOIN connections c ON c.id = m.conn_id"
+#define SUMMARY_AUTH ", m.spf_result AS spf_result, m.dkim_result AS dkim_result"
+#define SUMMARY_DLV ", mt_delivery_summary(m.id, m.outcome, m.rcpt_accepted," \
+	" m.rcpt_rejected) AS delivery"
+	if (j->has_auth && j->has_delivery)
+		return SUMMARY_BASE SUMMARY_AUTH SUMMARY_DLV SUMMARY_FROM;
 	if (j->has_auth)
-		return SUMMARY_BASE ", m.spf_result AS spf_result,"
-		    " m.dkim_result AS dkim_result"
-		    " FROM messages m JOIN connections c ON c.id = m.conn_id";
-	return SUMMARY_BASE
-	    " FROM messages m JOIN connections c ON c.id = m.conn_id";
+		return SUMMARY_BASE SUMMARY_AUTH SUMMARY_FROM;
+	return SUMMARY_BASE SUMMARY_FROM;
 }
+
+void
+cli_summary_sql(struct cli_sql *q, const struct cli_journal *j,
+    const char *to)
+{
+	if (to == NULL || !j->has_delivery) {
+		cli_sql_add(q, cli_summary_select(j));
+		return;
+	}
+	cli_sql_add(q, SUMMARY_BASE SUMMARY_AUTH SUMMARY_DLV
+	    ", mt_delivery_state_of(m.id, m.outcome, ");
+	cli_sql_text(q, to);
+	cli_sql_add(q, ") AS delivery_to" SUMMARY_FROM);
+}
+
+/* The columns of the summary table; which are shown depends on the journal. */
+enum {
+	COL_TIME, COL_TRACK, COL_QUEUE, COL_STATUS, COL_DELIVERY, COL_CLIENT,
+	COL_FROM, COL_TO, COL_SPF, COL_DKIM, COL_SUBJECT, NCOLS
+};
+
+static const struct {
+	const char	*header;
+	size_t		 max;		/* width cap on a terminal; 0 none */
+	size_t		 min;		/* width when streaming */
+} summary_cols[NCOLS] = {
+	[COL_TIME] = { "TIME (UTC)", 0, 20 },
+	[COL_TRACK] = { "TRACKING ID", 0, 26 },
+	[COL_QUEUE] = { "QUEUE ID", 0, 10 },
+	[COL_STATUS] = { "STATUS", 0, 8 },
+	[COL_DELIVERY] = { "DELIVERY", 32, 11 },
+	[COL_CLIENT] = { "CLIENT", 39, 15 },
+	[COL_FROM] = { "FROM", 32, 24 },
+	[COL_TO] = { "TO", 36, 24 },
+	[COL_SPF] = { "SPF", 0, 4 },
+	[COL_DKIM] = { "DKIM", 0, 4 },
+	[COL_SUBJECT] = { "SUBJECT", 0, 0 },
+};
 
 struct cli_summary {
 	struct cli	*cli;
@@ -856,65 +829,66 @@ struct cli_summary {
 	json_t		*list;
 	size_t		 count;
 	sqlite3_stmt	*rcpts;
-	int		 auth;
-};
-
-enum {
-	COL_TIME, COL_TRACK, COL_QUEUE, COL_STATUS, COL_CLIENT, COL_FROM,
-	COL_TO, COL_SPF, COL_DKIM, COL_SUBJECT, NCOLS
+	struct cli_dlv_ctx dlv;
+	int		 has_dlv;
+	int		 show[NCOLS];	/* which columns this journal has */
+	size_t		 ncols;
 };
 
 struct cli_summary *
 cli_summary_begin(struct cli *cli, int stream)
 {
-	static const char *const headers[NCOLS] = { "TIME (UTC)",
-	    "TRACKING ID", "QUEUE ID", "STATUS", "CLIENT", "FROM", "TO",
-	    "SPF", "DKIM", "SUBJECT" };
-	static const char *const headers_v1[NCOLS - 2] = { "TIME (UTC)",
-	    "TRACKING ID", "QUEUE ID", "STATUS", "CLIENT", "FROM", "TO",
-	    "SUBJECT" };
+	const char	*headers[NCOLS];
 	struct cli_summary *s;
-	size_t		 n;
+	size_t		 k, n = 0;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
 	s->cli = cli;
 	s->stream = stream;
-	s->auth = cli->j.has_auth;
+	for (k = 0; k < NCOLS; k++)
+		s->show[k] = !((k == COL_SPF || k == COL_DKIM) &&
+		    !cli->j.has_auth) && !(k == COL_DELIVERY &&
+		    !cli->j.has_delivery);
 	if (cli->json) {
 		if (cli_prepare(cli, "SELECT address, status, reply_code,"
 		    " enhanced_code FROM recipients WHERE message = ?1"
 		    " ORDER BY seq, id", &s->rcpts) < 0)
 			goto fail;
+		if (cli->j.has_delivery) {
+			if (cli_dlv_ctx_init(&s->dlv, cli->j.db) < 0) {
+				cli_error(cli, "%s", s->dlv.err);
+				goto fail;
+			}
+			s->has_dlv = 1;
+		}
 		if (!stream && (s->list = json_array()) == NULL)
 			goto fail;
 		return s;
 	}
-	n = s->auth ? NCOLS : NCOLS - 2;
-	if ((s->table = cli_table_new(cli, n, s->auth ? headers :
-	    headers_v1)) == NULL)
+	for (k = 0; k < NCOLS; k++)
+		if (s->show[k])
+			headers[n++] = summary_cols[k].header;
+	s->ncols = n;
+	if ((s->table = cli_table_new(cli, n, headers)) == NULL)
 		goto fail;
-	cli_table_max(s->table, COL_CLIENT, 39);
-	cli_table_max(s->table, COL_FROM, 32);
-	cli_table_max(s->table, COL_TO, 36);
 	cli_table_flex(s->table, (int)n - 1);
-	if (stream) {
-		cli_table_stream(s->table, 0);
-		cli_table_min(s->table, COL_TIME, 20);
-		cli_table_min(s->table, COL_TRACK, 26);
-		cli_table_min(s->table, COL_QUEUE, 10);
-		cli_table_min(s->table, COL_STATUS, 8);
-		cli_table_min(s->table, COL_CLIENT, 15);
-		cli_table_min(s->table, COL_FROM, 24);
-		cli_table_min(s->table, COL_TO, 24);
-		if (s->auth) {
-			cli_table_min(s->table, COL_SPF, 4);
-			cli_table_min(s->table, COL_DKIM, 4);
-		}
+	for (k = 0, n = 0; k < NCOLS; k++) {
+		if (!s->show[k])
+			continue;
+		if (summary_cols[k].max > 0)
+			cli_table_max(s->table, n, summary_cols[k].max);
+		if (stream && summary_cols[k].min > 0)
+			cli_table_min(s->table, n, summary_cols[k].min);
+		n++;
 	}
+	if (stream)
+		cli_table_stream(s->table, 0);
 	return s;
 fail:
 	sqlite3_finalize(s->rcpts);
+	if (s->has_dlv)
+		cli_dlv_ctx_free(&s->dlv);
 	json_decref(s->list);
 	free(s);
 	return NULL;
@@ -925,7 +899,10 @@ summary_json(struct cli_summary *s, const struct cli_row *row)
 {
 	static const char *const skip[] = { "id", "first_rcpt", NULL };
 	struct cli_row	*r;
+	struct cli_dlv	*d;
 	json_t		*obj, *arr;
+	char		*sent;
+	size_t		 i;
 	int		 rc;
 
 	if ((obj = cli_json_row(row, skip)) == NULL)
@@ -948,6 +925,26 @@ summary_json(struct cli_summary *s, const struct cli_row *row)
 		json_decref(obj);
 		return NULL;
 	}
+	if (s->has_dlv) {
+		/* Each recipient's state and sentence, in RCPT order. */
+		if (cli_dlv_load(&s->dlv, cli_row_int(row, "id", 0), NULL, 0,
+		    NULL, 0, &d) < 0) {
+			cli_error(s->cli, "%s", s->dlv.err);
+			json_decref(obj);
+			return NULL;
+		}
+		for (i = 0; i < d->n_rcpt && i < json_array_size(arr); i++) {
+			sent = cli_dlv_sentence(&d->rcpt[i]);
+			json_object_set_new(json_array_get(arr, i),
+			    "delivery_state", json_string(cli_dstate_name(
+			    d->rcpt[i].state)));
+			json_object_set_new(json_array_get(arr, i),
+			    "delivery_summary", sent != NULL ?
+			    json_string(sent) : json_null());
+			free(sent);
+		}
+		cli_dlv_free(d);
+	}
 	return obj;
 }
 
@@ -955,13 +952,14 @@ int
 cli_summary_add(struct cli_summary *s, const struct cli_row *row)
 {
 	char		 t[CLI_TIME_SIZE], status[64], to[512];
-	char		*cells[NCOLS] = { NULL };
-	enum cli_color	 colors[NCOLS] = { CLI_C_NONE };
-	const char	*outcome, *spf, *dkim;
+	char		*cells[NCOLS] = { NULL }, *shown[NCOLS];
+	enum cli_color	 colors[NCOLS] = { CLI_C_NONE }, shown_c[NCOLS];
+	const char	*outcome, *spf, *dkim, *dl, *dto;
+	char		 dcell[320];
 	int64_t		 acc, rej;
 	char		*first;
 	json_t		*obj;
-	int		 rc = 0, i;
+	int		 rc = 0, i, n;
 	size_t		 len;
 
 	s->count++;
@@ -992,6 +990,25 @@ cli_summary_add(struct cli_summary *s, const struct cli_row *row)
 	cells[COL_STATUS] = strdup(status);
 	colors[COL_STATUS] = outcome != NULL && strcmp(outcome, "accepted") ==
 	    0 ? (acc == 0 && rej > 0 ? CLI_C_RED : CLI_C_GREEN) : CLI_C_YELLOW;
+	dl = cli_val_cstr(cli_row_get(row, "delivery"));
+	dto = cli_val_cstr(cli_row_get(row, "delivery_to"));
+	if (dto != NULL && acc + rej > 1) {
+		/* The recipient asked for first, then the whole message. */
+		snprintf(dcell, sizeof(dcell), "%s (all: %s)", dto,
+		    dl != NULL ? dl : "?");
+		cells[COL_DELIVERY] = strdup(dcell);
+		dl = dto;
+	} else if (dto != NULL) {
+		cells[COL_DELIVERY] = strdup(dto);
+		dl = dto;
+	} else
+		cells[COL_DELIVERY] = strdup(dl != NULL && *dl != '\0' ? dl :
+		    "-");
+	colors[COL_DELIVERY] = dl == NULL ? CLI_C_NONE :
+	    strstr(dl, "bounced") != NULL || strstr(dl, "expired") != NULL ?
+	    CLI_C_RED : strstr(dl, "deferred") != NULL ||
+	    strstr(dl, "pending") != NULL ? CLI_C_YELLOW :
+	    strstr(dl, "delivered") != NULL ? CLI_C_GREEN : CLI_C_NONE;
 	cells[COL_CLIENT] = esc_col(row, "client_addr");
 	cells[COL_FROM] = esc_col(row, "mail_from");
 	if (cells[COL_FROM] != NULL && cells[COL_FROM][0] == '\0') {
@@ -1008,22 +1025,24 @@ cli_summary_add(struct cli_summary *s, const struct cli_row *row)
 		memcpy(to + len - 3, "...", 3);
 	free(first);
 	cells[COL_TO] = strdup(to);
-	i = COL_SPF;
-	if (s->auth) {
-		spf = cli_val_cstr(cli_row_get(row, "spf_result"));
-		dkim = cli_val_cstr(cli_row_get(row, "dkim_result"));
-		cells[COL_SPF] = strdup(spf != NULL ? spf : "-");
-		colors[COL_SPF] = result_color(spf);
-		cells[COL_DKIM] = strdup(dkim != NULL ? dkim : "-");
-		colors[COL_DKIM] = result_color(dkim);
-		i = COL_SUBJECT;
-	}
-	cells[i] = esc_col(row, "subject");
-	for (i = 0; i < (s->auth ? NCOLS : NCOLS - 2); i++)
+	spf = cli_val_cstr(cli_row_get(row, "spf_result"));
+	dkim = cli_val_cstr(cli_row_get(row, "dkim_result"));
+	cells[COL_SPF] = strdup(spf != NULL ? spf : "-");
+	colors[COL_SPF] = result_color(spf);
+	cells[COL_DKIM] = strdup(dkim != NULL ? dkim : "-");
+	colors[COL_DKIM] = result_color(dkim);
+	cells[COL_SUBJECT] = esc_col(row, "subject");
+	for (i = 0, n = 0; i < NCOLS; i++) {
 		if (cells[i] == NULL && (cells[i] = strdup("")) == NULL)
 			rc = -1;
+		if (!s->show[i])
+			continue;
+		shown[n] = cells[i];
+		shown_c[n++] = colors[i];
+	}
 	if (rc == 0)
-		rc = cli_table_add(s->table, (const char *const *)cells, colors);
+		rc = cli_table_add(s->table, (const char *const *)shown,
+		    shown_c);
 	for (i = 0; i < NCOLS; i++)
 		free(cells[i]);
 	if (rc < 0)
@@ -1049,6 +1068,8 @@ cli_summary_end(struct cli_summary *s, int more)
 	cli_table_free(s->table);
 	json_decref(s->list);
 	sqlite3_finalize(s->rcpts);
+	if (s->has_dlv)
+		cli_dlv_ctx_free(&s->dlv);
 	free(s);
 	return rc;
 }

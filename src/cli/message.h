@@ -5,11 +5,12 @@
  *
  *   the whole record (show, export): the messages row, its connection,
  *   recipients, header edits, SPF results and DKIM signatures (schema 2),
- *   delivery events (when the journal has a delivery_events table) and the
- *   messages that continued it on a downstream gateway;
+ *   its delivery (schema 5: delivery.h) and the messages that continued
+ *   it on a downstream gateway;
  *
- *   a summary line (find, tail): time, IDs, outcome, client, sender, first
- *   recipient, authentication results, subject.
+ *   a summary line (find, tail): time, IDs, outcome, delivery states
+ *   (schema 5), client, sender, first recipient, authentication results,
+ *   subject.
  *
  * Both print as escaped text or as JSON.  The JSON of a whole record has
  * every column of the journal under its column name (times as ISO 8601
@@ -24,6 +25,8 @@
 #include <stdint.h>
 
 #include "cli/cli.h"
+#include "cli/delivery.h"
+#include "cli/filter.h"
 
 struct cli_msg {
 	struct cli_row	 *m;		/* messages row */
@@ -36,8 +39,7 @@ struct cli_msg {
 	size_t		  n_spf;
 	struct cli_row	**dkim;
 	size_t		  n_dkim;
-	struct cli_row	**events;	/* delivery events */
-	size_t		  n_events;
+	struct cli_dlv	 *dlv;		/* delivery (schema 5), or NULL */
 	struct cli_row	**children;	/* track_id, start_time */
 	size_t		  n_children;
 };
@@ -45,9 +47,10 @@ struct cli_msg {
 /* Prepared statements for loading many messages. */
 struct cli_loader {
 	struct cli	*cli;
-	sqlite3_stmt	*msg, *conn, *rcpt, *edits, *spf, *dkim, *events;
+	sqlite3_stmt	*msg, *conn, *rcpt, *edits, *spf, *dkim;
 	sqlite3_stmt	*children;
-	int		 events_by;	/* 0 none, 1 message column, 2 queue_id */
+	struct cli_dlv_ctx dlv;
+	int		 has_dlv;
 };
 
 int	 cli_loader_init(struct cli_loader *ld, struct cli *cli);
@@ -70,6 +73,14 @@ void	 cli_msg_print(const struct cli *cli, const struct cli_msg *msg);
  * " WHERE 1" and conditions.  Depends on what the journal holds.
  */
 const char *cli_summary_select(const struct cli_journal *j);
+
+/*
+ * The same into q; with to (an exact address, borrowed) and a journal
+ * with delivery, also "delivery_to": the state of that recipient, which
+ * the list shows first (find --to: "did they get it?").
+ */
+void	 cli_summary_sql(struct cli_sql *q, const struct cli_journal *j,
+	    const char *to);
 
 struct cli_summary;
 

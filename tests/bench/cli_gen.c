@@ -3,7 +3,7 @@
  * traffic, and the Postfix mail log of the same messages, for
  * tests/bench/cli-bench.sh.
  *
- *   cli_gen JOURNAL MAILLOG MESSAGES [DAYS] [SEED]
+ *   cli_gen JOURNAL MAILLOG MESSAGES [DAYS] [SEED] [MIX]
  *
  * The journal is created with the core's schema (schema_migrate), so it is
  * the milter's, and filled in time order as the milter would fill it: one
@@ -21,6 +21,13 @@
  * Received-SPF, cleanup message-id, opendkim, qmgr from, one delivery line
  * per accepted recipient, NOQUEUE reject lines for rejected ones, removed
  * and disconnect.
+ *
+ * MIX "delivery" (for tests/bench/ingest-bench.sh) varies the delivery
+ * lines as an outbound gateway sees them: about 88% of recipients are
+ * delivered at once (lmtp, status=sent), 8% are deferred by the remote
+ * smtp server first and sent on a retry, 4% bounce (status=bounced,
+ * then the bounce daemon's "sender non-delivery notification" line).
+ * Without MIX the log is the one cli-bench.sh has always used.
  *
  * Prints "sample" lines the benchmark script uses (a tracking ID, queue ID
  * and Message-ID of a message in the middle, the busiest sender and an
@@ -255,6 +262,9 @@ main(int argc, char *argv[])
 	unsigned long	 n, i, conn_left = 0, conn_no = 0, n_rcpt_total = 0;
 	unsigned long	*sender_count = NULL;
 	unsigned	 days, seed, dom = 0, ipidx = 0, k, nr, acc, rej;
+	int		 mix = 0, bounced;
+	int64_t		 t_try;
+	char		 tsys2[32];
 	unsigned	 smtpd_pid = 1000, best_dom = 0, best_loc = 0;
 	int64_t		 t_begin, t_step, t, t_end, conn_id = 0, msg_id = 0;
 	int		 tls = 0, auth = 0, dkim_fail, spf_fail, forged;
@@ -263,12 +273,13 @@ main(int argc, char *argv[])
 
 	if (argc < 4) {
 		fprintf(stderr, "usage: cli_gen JOURNAL MAILLOG MESSAGES"
-		    " [DAYS] [SEED]\n");
+		    " [DAYS] [SEED] [delivery]\n");
 		return 2;
 	}
 	n = strtoul(argv[3], NULL, 10);
 	days = argc > 4 ? (unsigned)strtoul(argv[4], NULL, 10) : 30;
 	seed = argc > 5 ? (unsigned)strtoul(argv[5], NULL, 10) : 1;
+	mix = argc > 6 && strcmp(argv[6], "delivery") == 0;
 	if (n == 0 || days == 0) {
 		fprintf(stderr, "cli_gen: bad MESSAGES or DAYS\n");
 		return 2;
@@ -635,7 +646,74 @@ main(int argc, char *argv[])
 			    " commands=%u\n", tsys, smtpd_pid, host, ip,
 			    tls ? 2 : 1, tls ? " starttls=1" : "", acc, nr,
 			    5 + nr + (tls ? 2 : 0));
-			for (k = 0; k < acc; k++)
+			bounced = 0;
+			for (k = 0; mix && k < acc; k++) {
+				unsigned r = rnd_below(100);
+
+				if (r < 88) {
+					fprintf(log, "%s mx1 postfix/lmtp[%u]:"
+					    " %s: to=<rcpt%u@%s>, relay="
+					    "mailstore.example.net[10.1.0.5]:24,"
+					    " delay=0.%u, delays=0.1/0/0.01/0.2,"
+					    " dsn=2.0.0, status=sent (250 2.0.0"
+					    " <rcpt%u@%s> %08X Saved)\n", tsys,
+					    4000 + smtpd_pid % 53, qid, k,
+					    local_domains[k % 5],
+					    2 + rnd_below(8), k,
+					    local_domains[k % 5],
+					    (unsigned)rnd());
+					continue;
+				}
+				if (r < 96) {
+					fprintf(log, "%s mx1 postfix/smtp[%u]:"
+					    " %s: to=<rcpt%u@%s>, relay=mx.%s"
+					    "[192.0.2.%u]:25, delay=0.9,"
+					    " delays=0.1/0/0.6/0.2, dsn=4.7.0,"
+					    " status=deferred (host mx.%s"
+					    "[192.0.2.%u] said: 450 4.7.0"
+					    " Greylisted, try again later (in"
+					    " reply to RCPT TO command))\n", tsys,
+					    5000 + smtpd_pid % 61, qid, k,
+					    domains[(dom + k) % N_DOMAINS].name,
+					    domains[(dom + k) % N_DOMAINS].name,
+					    1 + k, domains[(dom + k) %
+					    N_DOMAINS].name, 1 + k);
+					t_try = t_end + 400000 +
+					    (int64_t)(1 + rnd_below(2)) * 1000000;
+					syslog_time(t_try, tsys2, sizeof(tsys2));
+					fprintf(log, "%s mx1 postfix/smtp[%u]:"
+					    " %s: to=<rcpt%u@%s>, relay=mx.%s"
+					    "[192.0.2.%u]:25, delay=2.1,"
+					    " delays=1.2/0/0.6/0.3, dsn=2.0.0,"
+					    " status=sent (250 2.0.0 Ok: queued"
+					    " as %05X%05X)\n", tsys2,
+					    5000 + smtpd_pid % 61, qid, k,
+					    domains[(dom + k) % N_DOMAINS].name,
+					    domains[(dom + k) % N_DOMAINS].name,
+					    1 + k, rnd_below(0xfffff),
+					    rnd_below(0xfffff));
+					continue;
+				}
+				bounced++;
+				fprintf(log, "%s mx1 postfix/smtp[%u]: %s:"
+				    " to=<rcpt%u@%s>, relay=mx.%s[192.0.2.%u]"
+				    ":25, delay=0.8, delays=0.1/0/0.5/0.2,"
+				    " dsn=5.1.1, status=bounced (host mx.%s"
+				    "[192.0.2.%u] said: 550 5.1.1 <rcpt%u@%s>:"
+				    " Recipient address rejected: User unknown"
+				    " (in reply to RCPT TO command))\n", tsys,
+				    5000 + smtpd_pid % 61, qid, k,
+				    domains[(dom + k) % N_DOMAINS].name,
+				    domains[(dom + k) % N_DOMAINS].name, 1 + k,
+				    domains[(dom + k) % N_DOMAINS].name, 1 + k,
+				    k, domains[(dom + k) % N_DOMAINS].name);
+			}
+			if (bounced > 0)
+				fprintf(log, "%s mx1 postfix/bounce[%u]: %s:"
+				    " sender non-delivery notification:"
+				    " %05X%05X\n", tsys, 6000 + smtpd_pid % 7,
+				    qid, rnd_below(0xfffff), rnd_below(0xfffff));
+			for (k = 0; !mix && k < acc; k++)
 				fprintf(log, "%s mx1 postfix/lmtp[%u]: %s:"
 				    " to=<rcpt%u@%s>, relay=mailstore.example."
 				    "net[10.1.0.5]:24, delay=0.%u, delays=0.1/"
@@ -644,6 +722,11 @@ main(int argc, char *argv[])
 				    4000 + smtpd_pid % 53, qid, k,
 				    local_domains[k % 5], 2 + rnd_below(8), k,
 				    local_domains[k % 5], (unsigned)rnd());
+			if (mix) {
+				/* After the last retry. */
+				t_try = t_end + 3400000;
+				syslog_time(t_try, tsys, sizeof(tsys));
+			}
 			fprintf(log, "%s mx1 postfix/qmgr[901]: %s: removed\n",
 			    tsys, qid);
 			if (i == n / 2) {

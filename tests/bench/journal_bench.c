@@ -1,7 +1,7 @@
 /*
  * journal_bench.c - how fast the journal writes message records to SQLite.
  *
- *	journal_bench MODE PATH RECORDS THREADS
+ *	journal_bench MODE PATH RECORDS THREADS [RATE]
  *
  * MODE is one of:
  *	full	the journal with durability full: each submit waits for its
@@ -12,7 +12,11 @@
  *		inserts into the same schema, one transaction (with fsync) per
  *		message.
  * Each message has its own connection and three recipients.  PATH must not
- * exist.  One line of key=value results goes to standard output: elapsed
+ * exist, unless RATE is given: then the submitters are paced to RATE
+ * messages per second in all (live traffic rather than a flood), PATH may
+ * be an existing journal (tests/bench/ingest-bench.sh measures the commit
+ * latency beside a backfill that way), and the line also gives the
+ * latency's maximum and the number of submits that were not committed.  One line of key=value results goes to standard output: elapsed
  * time, messages per second, store commits, submit latency percentiles
  * (full), and the file's size per message once closed (WAL checkpointed).
  */
@@ -26,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "mailtrail/clock.h"
 #include "mailtrail/journal.h"
@@ -36,6 +41,7 @@
 #define CAP	4096
 
 static int64_t base_us;
+static double	 rate;		/* messages per second in all; 0: flood */
 
 static void
 put(struct mt_bytes *b, const char *s)
@@ -125,6 +131,7 @@ struct worker {
 	unsigned	 n;
 	int64_t		*lat_us;	/* per submit, durable only */
 	unsigned	 not_ok;
+	unsigned	 threads;
 };
 
 /*
@@ -139,10 +146,21 @@ work(void *arg)
 {
 	struct worker	*w = arg;
 	struct mt_record *rec;
-	int64_t		 t;
+	int64_t		 t, start = mt_mono_us(), due;
 	unsigned	 i;
 
 	for (i = 0; i < w->n; i++) {
+		if (rate > 0) {
+			/* Each of the threads sends every threads/rate s. */
+			due = start + (int64_t)((double)i * 1e6 * w->threads /
+			    rate);
+			while ((t = mt_mono_us()) < due) {
+				struct timespec ts = { 0,
+				    (long)((due - t) * 1000) };
+
+				nanosleep(&ts, NULL);
+			}
+		}
 		if ((rec = make_record(__atomic_fetch_add(&next_number, 1,
 		    __ATOMIC_RELAXED))) == NULL) {
 			w->not_ok++;
@@ -164,6 +182,9 @@ cmp64(const void *a, const void *b)
 
 	return x < y ? -1 : x > y;
 }
+
+static int64_t	 lat_max;
+static unsigned	 not_committed;
 
 static int
 run_journal(const char *path, int durable, unsigned records,
@@ -204,6 +225,7 @@ run_journal(const char *path, int durable, unsigned records,
 		w[i].j = j;
 		w[i].n = per;
 		w[i].lat_us = lat != NULL ? lat + (size_t)i * per : NULL;
+		w[i].threads = threads;
 		pthread_create(&t[i], NULL, work, &w[i]);
 	}
 	for (i = 0; i < threads; i++) {
@@ -215,7 +237,8 @@ run_journal(const char *path, int durable, unsigned records,
 	journal_counters(j, &c);
 	*commits = c.commits;
 	journal_close(j);
-	if (bad > 0 || c.committed != (uint64_t)per * threads) {
+	not_committed = bad;
+	if (rate == 0 && (bad > 0 || c.committed != (uint64_t)per * threads)) {
 		fprintf(stderr, "journal_bench: %u submits not ok, %" PRIu64
 		    " committed of %u\n", bad, c.committed, per * threads);
 		return -1;
@@ -225,6 +248,7 @@ run_journal(const char *path, int durable, unsigned records,
 		qsort(lat, (size_t)per * threads, sizeof(*lat), cmp64);
 		*p50 = lat[(size_t)per * threads / 2];
 		*p99 = lat[(size_t)per * threads * 99 / 100];
+		lat_max = lat[(size_t)per * threads - 1];
 	}
 	free(lat);
 	free(w);
@@ -373,11 +397,13 @@ main(int argc, char *argv[])
 	double		 secs = 0;
 	int		 rc;
 
-	if (argc != 5) {
+	if (argc != 5 && argc != 6) {
 		fprintf(stderr, "usage: journal_bench full|normal|raw PATH"
-		    " RECORDS THREADS\n");
+		    " RECORDS THREADS [RATE]\n");
 		return 2;
 	}
+	if (argc == 6)
+		rate = strtod(argv[5], NULL);
 	mode = argv[1];
 	path = argv[2];
 	records = (unsigned)strtoul(argv[3], NULL, 10);
@@ -406,6 +432,14 @@ main(int argc, char *argv[])
 	if (stat(path, &sb) < 0) {
 		perror(path);
 		return 1;
+	}
+	if (rate > 0) {
+		printf("mode=%s threads=%u records=%u rate=%.0f seconds=%.3f"
+		    " commits=%" PRIu64 " p50_us=%" PRId64 " p99_us=%" PRId64
+		    " max_us=%" PRId64 " not_committed=%u\n", mode, threads,
+		    records, rate, secs, commits, p50, p99, lat_max,
+		    not_committed);
+		return 0;
 	}
 	printf("mode=%s threads=%u records=%u seconds=%.3f msg_per_s=%.0f"
 	    " commits=%" PRIu64 " p50_us=%" PRId64 " p99_us=%" PRId64

@@ -18,6 +18,10 @@
 #   journals missing, not SQLite, newer schema (exit 2); version 1
 #            (readable, no SPF/DKIM); SPF and DKIM rows shaped as the
 #            milter writes them (schema 2) for audit, find --spf, show
+#   delivery rows shaped as the store writes them (schema 5), on a copy:
+#            show's Delivery section and JSON, a queue ID known only from
+#            the log, find --status and its DELIVERY column, stats,
+#            export, tail following new events; hostile replies escaped
 #   access   a group member reads a 0640 journal without root; others
 #            get "Permission denied"; the journal is never modified
 #   config   -c FILE reads journal.path; a bad file is an error
@@ -248,7 +252,7 @@ run find --frm x
 is "$RC" 2 "find with an unknown option: exit 2"
 run find alice@example.org
 is "$RC" 2 "find with a stray argument: exit 2"
-run find --status delivered
+run find --status sent
 like "$RC:$ERR" "^2:.*expected accepted, rejected" "find --status with a bad word"
 
 # ---------------------------------------------------------------- hostile
@@ -464,6 +468,122 @@ like "$OUT" "SPF          mailfrom spf-fail.example: fail \(-all\)" "show prints
 run_on "$T/auth.db" show "$FIRST"
 like "$OUT" "DKIM         d=dkim-fail.example s=sel rsa-sha256 2048 bits: fail \(body hash did not verify\)" \
     "show prints the DKIM signature and its reason"
+
+# ---------------------------------------------------------------- delivery
+# Rows as the store links them: "message" is the message's id.  The first
+# message's accepted recipient is deferred, then sent and handed on; its
+# rejected one stays rejected; ESC's first recipient bounces with a reply
+# that carries escape sequences; a notice the MTA generated is log-only.
+sqlite3 "$DB" ".backup $T/dlv.db"
+t0=$(( ($(date +%s) - 3600) * 1000000 ))
+R1=$(sql "$DB" "SELECT r.address FROM recipients r JOIN messages m ON m.id = r.message WHERE m.track_id = '$FIRST' AND r.status = 'accepted' ORDER BY r.seq LIMIT 1")
+RE=$(sql "$DB" "SELECT r.address FROM recipients r JOIN messages m ON m.id = r.message WHERE m.track_id = '$ESC' AND r.status = 'accepted' ORDER BY r.seq LIMIT 1")
+sqlite3 "$T/dlv.db" "
+INSERT INTO delivery_events (message, queue_id, time, mta, recipient, status,
+  relay, dsn, reply_code, reply, delay, delays, next_queue_id, source, line_hash)
+  SELECT id, queue_id, $t0 + 1000000, 'postfix', '$R1', 'deferred',
+  'mx.example.net[192.0.2.1]:25', '4.7.1', 451, '451 4.7.1 greylisted', 1,
+  '0.1/0/0.2/0.7', NULL, 'ingest', 1 FROM messages WHERE track_id = '$FIRST';
+INSERT INTO delivery_events (message, queue_id, time, mta, recipient, status,
+  relay, dsn, reply_code, reply, delay, delays, next_queue_id, source, line_hash)
+  SELECT id, queue_id, $t0 + 600000000, 'postfix', upper('$R1'), 'sent',
+  'mx.example.net[192.0.2.1]:25', '2.0.0', 250,
+  '250 2.0.0 Ok: queued as 9NEXT1', 600, '0.1/0/0.2/599', '9NEXT1', 'ingest',
+  2 FROM messages WHERE track_id = '$FIRST';
+INSERT INTO delivery_events (message, queue_id, time, mta, recipient, status,
+  relay, dsn, reply_code, reply, delay, source, line_hash)
+  SELECT id, IFNULL(queue_id, 'NOQ'), $t0 + 2000000, 'postfix', '$RE',
+  'bounced', 'evil.example[203.0.113.1]:25', '5.1.1', 550,
+  CAST(X'35353020352E312E31201B5D303B6F776E65641B5C1B5B324A207573657220756E6B6E6F776E' AS TEXT),
+  2, 'ingest', 3 FROM messages WHERE track_id = '$ESC';
+INSERT INTO delivery_events (message, queue_id, time, mta, recipient, status,
+  relay, dsn, reply, delay, source, line_hash) VALUES
+  (NULL, '9NDR01', $t0 + 3000000, 'postfix', 'alice@example.org', 'sent',
+  'local', '2.0.0', 'delivered to mailbox', 0.1, 'ingest', 4);
+INSERT INTO queue_events (message, queue_id, time, mta, kind, sender, nrcpt,
+  source, line_hash) VALUES
+  (NULL, '9NDR01', $t0 + 2500000, 'postfix', 'queued', '', 1, 'ingest', 5);
+INSERT INTO log_positions (path, offset, updated, lines, unparsed, too_long)
+  VALUES ('/var/log/mail.log', 4096, $t0, 40, 2, 0);" ||
+    fail "delivery rows inserted"
+
+run_on "$T/dlv.db" show "$FIRST"
+for want in "Delivery  1 delivered, 1 pending, 1 rejected" \
+    "<$R1>  delivered to mx.example.net (250 2.0.0 Ok: queued as 9NEXT1)" \
+    "deferred via mx.example.net[192.0.2.1]:25, dsn 4.7.1, delay 1s (a/b/c/d 0.1/0/0.2/0.7)" \
+    "= temporary: delivery not authorized" \
+    "handed to mx.example.net[192.0.2.1]:25 as 9NEXT1" \
+    "<blocked@example.net>  rejected at RCPT"; do
+	case $OUT in
+	*"$want"*) pass "show's Delivery prints \"$want\"" ;;
+	*) fail "show's Delivery prints \"$want\""; diag "$OUT" ;;
+	esac
+done
+run_on "$T/dlv.db" show --json "$FIRST"
+is "$(jget "$T/out" "d['messages'][0]['delivery']['summary'], [r['state'] for r in d['messages'][0]['delivery']['recipients']][0], len(d['messages'][0]['delivery']['recipients'][0]['timeline'])")" \
+    "1 delivered, 1 pending, 1 rejected delivered 2" "show --json: delivery, states, timeline"
+run_on "$T/dlv.db" show "$ESC"
+ok "$(no_esc "$T/out"; echo $?)" "a hostile reply in the timeline: no raw ESC byte"
+like "$OUT" "bounced: 550 5.1.1 .x1b]0;owned.x1b" "the hostile reply, escaped"
+run_on "$T/dlv.db" show 9NDR01
+like "$RC:$OUT" "^0:Queue ID 9NDR01  known from the MTA's log only" "show of a log-only queue ID"
+like "$OUT" "<alice@example.org>  delivered to local" "log-only queue ID: its delivery"
+run_on "$T/dlv.db" show --json 9NDR01
+is "$(jget "$T/out" "d['count'], d['log_only']['queue_id'], d['log_only']['counts']")" \
+    "0 9NDR01 {'delivered': 1}" "show --json of a log-only queue ID"
+run_on "$T/dlv.db" show 9NOPE9
+is "$RC" 1 "a queue ID nobody knows: exit 1"
+
+run_on "$T/dlv.db" find --json --limit 0 --status bounced
+is "$(jget "$T/out" "d['count'], d['messages'][0]['track_id']")" "1 $ESC" "find --status bounced"
+run_on "$T/dlv.db" find --json --limit 0 --status delivered --to "$R1"
+is "$(jget "$T/out" "[m['track_id'] for m in d['messages']]")" "['$FIRST']" \
+    "find --to --status delivered: did they get it?"
+run_on "$T/dlv.db" find --to "$R1"
+like "$OUT" "DELIVERY" "find's list has a DELIVERY column"
+like "$OUT" "delivered \\(all: 1 delivered, 1 pending, 1 rejected\\)" \
+    "find --to: that recipient's state first, then the message's"
+run_on "$T/dlv.db" find --status pending --json --limit 0
+ok "$([ "$(jget "$T/out" "d['count']")" -ge 1 ]; echo $?)" "find --status pending"
+run find --status delivered
+is "$RC" 1 "find --status delivered, nothing delivered yet: exit 1"
+
+run_on "$T/dlv.db" stats --json --since 2h
+is "$(jget "$T/out" "d['delivery']['events'], d['delivery']['by_status']['sent'], d['delivery']['finished'], d['delivery']['log_files'][0]['unparsed']")" \
+    "4 2 3 2" "stats --json: delivery figures"
+run_on "$T/dlv.db" stats --since 2h
+like "$OUT" "Top bounce reasons" "stats: top bounce reasons"
+ok "$(no_esc "$T/out"; echo $?)" "stats: no raw ESC byte"
+
+run_on "$T/dlv.db" export --all --format csv
+like "$(head -n 1 "$T/out")" ",delivery,delivery_states" "export csv: delivery columns"
+run_on "$T/dlv.db" export --all
+ok "$(python3 -c 'import json,sys
+n = 0
+for l in open(sys.argv[1]):
+    d = json.loads(l)
+    n += "delivery" in d
+sys.exit(0 if n > 0 else 1)' "$T/out"; echo $?)" "export jsonl: each record carries its delivery"
+
+"$MT" -j "$T/dlv.db" tail -n 0 --json --to "$R1" >"$T/tail.dlv" 2>&1 &
+TAIL_DLV=$!
+track_pid "$TAIL_DLV"
+sleep 1
+sqlite3 "$T/dlv.db" "INSERT INTO delivery_events (message, queue_id, time,
+  mta, recipient, status, relay, dsn, reply, source, line_hash) VALUES
+  (NULL, '9NEXT1', $t0 + 601000000, 'postfix', '$R1', 'sent', 'local',
+  '2.0.0', 'delivered', 'ingest', 6),
+  (NULL, '9OTHER', $t0 + 602000000, 'postfix', 'nobody@example.org', 'sent',
+  'local', '2.0.0', 'delivered', 'ingest', 7);"
+wait_for 10 sh -c "grep -q 9NEXT1 '$T/tail.dlv'"
+kill "$TAIL_DLV" 2>/dev/null
+wait "$TAIL_DLV" 2>/dev/null
+untrack_pid "$TAIL_DLV"
+is "$(python3 -c 'import json,sys
+print([(d["record"], d["queue_id"]) for d in map(json.loads, open(sys.argv[1]))])' "$T/tail.dlv")" \
+    "[('delivery', '9NEXT1')]" "tail prints a new delivery event that matches --to, only it"
+run_on "$T/dlv.db" show "$FIRST"
+like "$OUT" "9NEXT1 continues in this journal: sent via local" "show follows the hand-off into the next queue ID"
 
 # ---------------------------------------------------------------- config
 printf 'journal = {\n\tpath = "%s";\n};\n' "$DB" >"$T/m.conf"

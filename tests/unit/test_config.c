@@ -395,7 +395,7 @@ static const struct error_case error_cases[] = {
 	  "on_error = \"accept\";\nfrobnicate = 1;\n",
 	  ":2: frobnicate: unknown option (allowed at top level: milter, "
 	  "journal, tracking, authres, spf, dkim, trusted_networks, on_error, "
-	  "capture, limits, log)" },
+	  "capture, limits, delivery, log)" },
 	{ "unknown group",
 	  "\nmiltr = { socket = \"unix:/x\"; };\n",
 	  ":2: miltr: unknown option (allowed at top level:" },

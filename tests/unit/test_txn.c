@@ -17,7 +17,10 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <malloc.h>
+
 #include "mailtrail/config.h"
+#include "mailtrail/delivery.h"
 #include "mailtrail/journal.h"
 #include "mailtrail/txn.h"
 
@@ -42,6 +45,10 @@ struct seen {
 	unsigned char	 subject[16];
 	int		 trusted, tls_bits;
 	int64_t		 close_us;
+	/* MT_RECORD_BOUNCE */
+	char		 bounce_track_id[64];
+	int		 bounce_source, bounce_kind;
+	size_t		 bounce_rcpts;
 };
 
 static struct {
@@ -64,6 +71,15 @@ cp(char *dst, size_t size, const struct mt_bytes *b)
 }
 
 #define CP(dst, b)	cp((dst), sizeof(dst), (b))
+
+/* What the test bounce parser was given (see fake_bounce_parse). */
+static struct {
+	char		*bytes;
+	size_t		 len;
+	int		 calls;
+	size_t		 max_bytes;
+} bp;
+
 
 static int
 ts_begin(struct mt_store *st, char *err, size_t errlen)
@@ -96,6 +112,12 @@ ts_write(struct mt_store *st, const struct mt_record *rec, char *err,
 	s->trusted = rec->conn.trusted;
 	s->n_messages = rec->conn.n_messages;
 	s->close_us = rec->conn.close_us;
+	if (rec->kind == MT_RECORD_BOUNCE) {
+		CP(s->bounce_track_id, &rec->bounce->bounce_track_id);
+		s->bounce_source = rec->bounce->source;
+		s->bounce_kind = rec->bounce->kind;
+		s->bounce_rcpts = rec->bounce->n_rcpts;
+	}
 	if (rec->kind == MT_RECORD_MESSAGE) {
 		memcpy(s->track_id, m->track_id, sizeof(s->track_id));
 		s->outcome = m->outcome;
@@ -209,6 +231,8 @@ setup(void **state)
 	memset(&ts.seen, 0, sizeof(ts.seen));
 	ts.n = 0;
 	ts.fail = 0;
+	free(bp.bytes);
+	memset(&bp, 0, sizeof(bp));
 	f->cfg = config_defaults();
 	assert_non_null(f->cfg);
 	assert_int_equal(config_set(f->cfg, "trusted_networks",
@@ -240,6 +264,8 @@ teardown(void **state)
 	journal_close(f->j);
 	config_unref(f->cfg);
 	free(f);
+	free(bp.bytes);
+	memset(&bp, 0, sizeof(bp));
 	return 0;
 }
 
@@ -255,26 +281,67 @@ v4(const char *ip, int port)
 	return sin;
 }
 
-/* Start a connection from ip, HELO, MAIL FROM. */
+/*
+ * The bounce parser, for these tests: it keeps the bytes it was given and
+ * answers a failure report with one recipient, or "not a report" when the
+ * text NOT-A-REPORT is in them.
+ */
+static struct mt_bounce_rec *
+fake_bounce_parse(const char *msg, size_t len, const struct dsn_limits *lim)
+{
+	struct mt_bounce_rec	*b;
+	struct mt_bounce_rcpt	*r;
+
+	free(bp.bytes);
+	bp.bytes = malloc(len + 1);
+	assert_non_null(bp.bytes);
+	memcpy(bp.bytes, msg, len);
+	bp.bytes[len] = '\0';
+	bp.len = len;
+	bp.calls++;
+	bp.max_bytes = lim->max_bytes;
+	assert_string_equal(lim->tracking_header, "X-Mailtrail-ID");
+	if ((b = bounce_rec_new(MT_SOURCE_COMMAND)) == NULL)
+		return NULL;
+	if (strstr(bp.bytes, "NOT-A-REPORT") != NULL)
+		return b;	/* kind MT_BOUNCE_NONE */
+	b->kind = MT_BOUNCE_FAILURE;
+	b->format = "rfc3464";
+	r = bounce_rec_add_rcpt(b);
+	assert_non_null(r);
+	(void)mt_bytes_setstr(&r->recipient, "gone@example.net", 100);
+	return b;
+}
+
+/* Start a connection from ip, HELO, MAIL FROM from. */
 static struct mt_conn *
-start(struct fixture *f, const char *ip, struct macro_set *ms)
+start_from(struct fixture *f, const char *ip, struct macro_set *ms,
+    char **from)
 {
 	struct sockaddr_in	 sin = v4(ip, 40000);
 	struct mt_macros	 m = { get_macro, ms };
 	struct mt_conn		*c;
-	char			*from[] = { "<alice@example.org>", "SIZE=100",
-				    "BODY=8BITMIME", NULL };
+	struct mt_ctx		 ctx;
 
-	{
-		struct mt_ctx ctx = { f->j, NULL, NULL };
-
-		c = conn_new(f->cfg, &ctx);
-	}
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.journal = f->j;
+	ctx.bounce_parse = fake_bounce_parse;
+	c = conn_new(f->cfg, &ctx);
 	assert_non_null(c);
 	conn_connect(c, "client.example.org", (struct sockaddr *)&sin, &m);
 	conn_helo(c, "client.example.org", &m);
 	conn_mail(c, from, &m);
 	return c;
+}
+
+/* Start a connection from ip, HELO, MAIL FROM. */
+static struct mt_conn *
+start(struct fixture *f, const char *ip, struct macro_set *ms)
+{
+	char	*from[] = { "<alice@example.org>", "SIZE=100",
+		    "BODY=8BITMIME", NULL };
+
+	return start_from(f, ip, ms, from);
 }
 
 static enum mt_reply
@@ -637,6 +704,241 @@ test_forged_authres(void **state)
 	assert_int_equal(find_msg(1)->eaction[0], MT_EDIT_KEPT);
 }
 
+
+/* ------------------------------------------------------------ bounces */
+
+static const struct seen *
+find_bounce(void)
+{
+	int	 i;
+
+	journal_flush(current->j);
+	for (i = 0; i < ts.n; i++)
+		if (ts.seen[i].kind == MT_RECORD_BOUNCE)
+			return &ts.seen[i];
+	return NULL;
+}
+
+/* Send a whole message on c: headers name/value pairs, then the body. */
+static enum mt_reply
+send_message(struct mt_conn *c, struct macro_set *ms, const char *const *hdrs,
+    const char *body, size_t body_len, struct mt_eom_plan *plan)
+{
+	struct mt_macros	 m = { get_macro, ms };
+	char			*rcpt[] = { "<postmaster@example.org>", NULL };
+	size_t			 i;
+
+	conn_rcpt(c, rcpt, &m);
+	conn_data(c, &m);
+	for (i = 0; hdrs[i] != NULL; i += 2)
+		conn_header(c, hdrs[i], hdrs[i + 1]);
+	conn_eoh(c, &m);
+	/* In chunks, as the MTA sends them. */
+	for (i = 0; i < body_len; i += 1000)
+		conn_body(c, (const unsigned char *)body + i,
+		    body_len - i < 1000 ? body_len - i : 1000);
+	return finish(c, ms, plan);
+}
+
+static const char *const report_headers[] = {
+	"From", " MAILER-DAEMON@mx.example.net (Mail Delivery System)",
+	"Subject", " Undelivered Mail Returned to Sender",
+	"Content-Type", " multipart/report; report-type=delivery-status;\r\n"
+	    "\tboundary=\"B1\"",
+	NULL
+};
+
+static void
+test_bounce_recorded_after_message(void **state)
+{
+	struct fixture		*f = *state;
+	struct macro_set	 ms = { { "i", "4BNC1", NULL } };
+	char			*null_from[] = { "<>", NULL };
+	static const char	 body[] = "--B1\r\nContent-Type: text/plain\r\n"
+	    "\r\nI'm sorry.\r\n--B1--\r\n";
+	static const char	 want[] = "From: MAILER-DAEMON@mx.example.net "
+	    "(Mail Delivery System)\r\nSubject: Undelivered Mail Returned to "
+	    "Sender\r\nContent-Type: multipart/report; "
+	    "report-type=delivery-status;\r\n\tboundary=\"B1\"\r\n\r\n";
+	struct mt_eom_plan	 plan;
+	struct txn_counters	 before, after;
+	const struct seen	*msg, *b;
+	struct mt_conn		*c;
+
+	txn_counters(&before);
+	c = start_from(f, "192.0.2.7", &ms, null_from);
+	assert_int_equal(send_message(c, &ms, report_headers, body,
+	    sizeof(body) - 1, &plan), MT_REPLY_CONTINUE);
+	conn_close(c);
+	assert_int_equal(bp.calls, 1);
+	/* The parser got the header block, a blank line and the body. */
+	assert_int_equal(bp.len, strlen(want) + sizeof(body) - 1);
+	assert_memory_equal(bp.bytes, want, strlen(want));
+	assert_memory_equal(bp.bytes + strlen(want), body, sizeof(body) - 1);
+	assert_int_equal(bp.max_bytes, 1048576);
+
+	msg = find_msg(0);
+	b = find_bounce();
+	assert_non_null(b);
+	/* The message first, then the report it carries. */
+	assert_true(msg < b);
+	assert_string_equal(b->bounce_track_id, msg->track_id);
+	assert_string_equal(b->bounce_track_id, plan.insert_value);
+	assert_int_equal(b->bounce_source, MT_SOURCE_MILTER);
+	assert_int_equal(b->bounce_kind, MT_BOUNCE_FAILURE);
+	assert_int_equal(b->bounce_rcpts, 1);
+	txn_counters(&after);
+	assert_int_equal(after.bounces_seen - before.bounces_seen, 1);
+	assert_int_equal(after.bounces_recorded - before.bounces_recorded, 1);
+}
+
+static void
+test_bounce_candidates(void **state)
+{
+	struct fixture		*f = *state;
+	struct macro_set	 ms = { { NULL } };
+	static const char *const plain[] = {
+		"From", " alice@example.org", "Subject", " lunch?",
+		"Content-Type", " text/plain", NULL
+	};
+	static const char *const by_type[] = {
+		"From", " alice@example.org", "Content-Type",
+		" Multipart/Report; report-type=delivery-status", NULL
+	};
+	static const char *const by_from[] = {
+		"From", " Mail Delivery Subsystem <MAILER-DAEMON@example.net>",
+		NULL
+	};
+	static const char *const not_report[] = {
+		"From", " MAILER-DAEMON@example.net", "Subject", " NOT-A-REPORT",
+		NULL
+	};
+	struct txn_counters	 before, after;
+	struct mt_conn		*c;
+
+	txn_counters(&before);
+	/* An ordinary message: nothing kept, the parser never runs. */
+	c = start(f, "192.0.2.7", &ms);
+	send_message(c, &ms, plain, "hi\r\n", 4, NULL);
+	assert_int_equal(bp.calls, 0);
+	/* multipart/report, or a MAILER-DAEMON From:, with a sender. */
+	conn_mail(c, (char *[]){ "<alice@example.org>", NULL }, NULL);
+	send_message(c, &ms, by_type, "x\r\n", 3, NULL);
+	assert_int_equal(bp.calls, 1);
+	conn_mail(c, (char *[]){ "<alice@example.org>", NULL }, NULL);
+	send_message(c, &ms, by_from, "x\r\n", 3, NULL);
+	assert_int_equal(bp.calls, 2);
+	/* Parsed, but not a report: nothing recorded. */
+	conn_mail(c, (char *[]){ "<>", NULL }, NULL);
+	send_message(c, &ms, not_report, "x\r\n", 3, NULL);
+	assert_int_equal(bp.calls, 3);
+	conn_close(c);
+	txn_counters(&after);
+	assert_int_equal(after.bounces_recorded - before.bounces_recorded, 2);
+	assert_int_equal(after.bounces_not_report - before.bounces_not_report,
+	    1);
+}
+
+static void
+test_bounce_over_max_bytes(void **state)
+{
+	struct fixture		*f = *state;
+	struct macro_set	 ms = { { NULL } };
+	char			*null_from[] = { "<>", NULL };
+	char			 err[128], *body;
+	struct txn_counters	 before, after;
+	struct mt_conn		*c;
+	size_t			 n = 20000;
+
+	assert_int_equal(config_set(f->cfg, "delivery.bounce_max_bytes",
+	    "4096", err, sizeof(err)), 0);
+	body = malloc(n);
+	assert_non_null(body);
+	memset(body, 'z', n);
+	txn_counters(&before);
+	c = start_from(f, "192.0.2.7", &ms, null_from);
+	assert_int_equal(send_message(c, &ms, report_headers, body, n, NULL),
+	    MT_REPLY_CONTINUE);
+	conn_close(c);
+	/* The first 4096 bytes were kept and parsed; the message flowed. */
+	assert_int_equal(bp.calls, 1);
+	assert_int_equal(bp.len, 4096);
+	assert_memory_equal(bp.bytes, "From: MAILER-DAEMON", 19);
+	assert_int_equal(bp.bytes[4095], 'z');
+	assert_non_null(find_bounce());
+	assert_int_equal(find_msg(0)->outcome, MT_OUTCOME_ACCEPTED);
+	txn_counters(&after);
+	assert_int_equal(after.bounces_truncated - before.bounces_truncated, 1);
+	free(body);
+}
+
+static void
+test_bounces_off(void **state)
+{
+	struct fixture		*f = *state;
+	struct macro_set	 ms = { { NULL } };
+	char			*null_from[] = { "<>", NULL };
+	char			 err[128];
+	struct mt_conn		*c;
+
+	assert_int_equal(config_set(f->cfg, "delivery.bounces", "false", err,
+	    sizeof(err)), 0);
+	c = start_from(f, "192.0.2.7", &ms, null_from);
+	send_message(c, &ms, report_headers, "x\r\n", 3, NULL);
+	conn_close(c);
+	assert_int_equal(bp.calls, 0);
+	assert_null(find_bounce());
+}
+
+/*
+ * Kept bytes are freed at end-of-message and abort: a connection carrying
+ * 10,000 possible bounces (half of them aborted after the body) ends with
+ * the heap it started with.
+ */
+static void
+test_bounce_memory_per_message(void **state)
+{
+	struct fixture		*f = *state;
+	struct macro_set	 ms = { { NULL } };
+	struct mt_macros	 m = { get_macro, &ms };
+	char			*null_from[] = { "<>", NULL };
+	char			*rcpt[] = { "<p@example.org>", NULL };
+	char			 body[3000];
+	struct mallinfo2	 mi;
+	size_t			 start_heap = 0, end_heap;
+	struct mt_conn		*c;
+	int			 i;
+
+	memset(body, 'b', sizeof(body));
+	c = start_from(f, "192.0.2.7", &ms, null_from);
+	for (i = 0; i < 10000; i++) {
+		if (i > 0)
+			conn_mail(c, null_from, &m);
+		conn_rcpt(c, rcpt, &m);
+		conn_data(c, &m);
+		conn_header(c, "From", " MAILER-DAEMON@example.net");
+		conn_eoh(c, &m);
+		conn_body(c, (const unsigned char *)body, sizeof(body));
+		if (i % 2 == 0)
+			conn_abort(c);
+		else
+			(void)finish(c, &ms, NULL);
+		if (i == 100) {
+			journal_flush(f->j);
+			mi = mallinfo2();
+			start_heap = mi.uordblks + mi.hblkhd;
+		}
+	}
+	journal_flush(f->j);
+	mi = mallinfo2();
+	end_heap = mi.uordblks + mi.hblkhd;
+	conn_close(c);
+	assert_int_equal(bp.calls, 5000);
+	if (end_heap > start_heap + 256 * 1024)
+		fail_msg("heap grew from %zu to %zu bytes over 10,000 messages",
+		    start_heap, end_heap);
+}
+
 static void
 test_macro_lists(void **state)
 {
@@ -670,6 +972,16 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forged_authres, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_bounce_recorded_after_message, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bounce_candidates, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_bounce_over_max_bytes,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bounces_off, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_bounce_memory_per_message,
+		    setup, teardown),
 		cmocka_unit_test(test_macro_lists),
 	};
 
