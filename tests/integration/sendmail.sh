@@ -86,6 +86,9 @@ like "$(grep '^Xmailtrail' "$SM/sendmail.cf")" "^Xmailtrail, S=local:$SOCK, T=C:
     "sendmail.cf: the milter from etc/sendmail.mc, without F= (fail open)"
 like "$(grep '^O Milter.macros.eom' "$SM/sendmail.cf")" '^O Milter.macros.eom=i, \{msg_size\}' \
     "sendmail.cf: the macro lists from etc/sendmail.mc"
+is "$(grep '^O DaemonPortOptions' "$SM/sendmail.cf")" \
+    "O DaemonPortOptions=Family=inet, Name=MTA, Port=$SMTP_PORT, Addr=127.0.0.1" \
+    "sendmail.cf: one daemon, on our loopback port (no default MSA on 587)"
 
 # shellcheck disable=SC2086
 mt_start "$T" "unix:$SOCK" "$JOURNAL" $MT_TEST_OPTS ||
@@ -288,23 +291,15 @@ like "$(grep -F "$qid: Milter (mailtrail): " "$SM/maillog" | head -n 1)" \
 # ---------------------------------------------------------------- the end
 errs=$(grep 'Milter (mailtrail): to error state' "$SM/maillog" | grep -v -F "$qid: ")
 is "$errs" "" "no milter errors in Sendmail's log while the daemon ran"
-ns=$_sm_mntns
+sm_pid=$SM_PID pidns=$SM_PIDNS
 sm_stop "$SM"
-ns_left()
-{
-	local p out=''
-	for p in /proc/[0-9]*; do
-		[ "$(readlink "$p/ns/mnt" 2>/dev/null)" = "$ns" ] &&
-		    out="$out ${p#/proc/}"
-	done
-	echo "$out"
-}
+like "$pidns" '^pid:\[[0-9]+\]$' "Sendmail ran in a PID namespace of its own ($pidns)"
 # Killed processes may take a moment to be reaped on a loaded machine.
 for i in 1 2 3 4 5 6 7 8 9 10; do
-	[ -z "$(ns_left)" ] && break
+	[ -z "$(sm_ns_procs "$pidns")" ] && ! kill -0 "$sm_pid" 2>/dev/null && break
 	sleep 0.5
 done
-is "$(ns_left)" "" "no Sendmail process left after sm_stop"
+is "$(sm_ns_procs "$pidns")" "" "no Sendmail process left after sm_stop"
 sink_stop
 note "whole run: $(elapsed_ms) ms"
 done_testing

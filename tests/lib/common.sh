@@ -11,7 +11,10 @@
 #   mt_tmpdir VAR                  a private temporary directory, removed at exit
 #   track_pid PID / untrack_pid    PIDs this test started; killed at exit
 #   at_exit CMD                    extra cleanup, run in reverse order
-#   free_port VAR                  a loopback TCP port nobody listens on
+#   free_port VAR                  a loopback TCP port nobody listens on,
+#                                  reserved against other test runs
+#   hold_ports SPEC...             hold tcp:PORT / udp:PORT as a machine's
+#                                  own service would (HOLD_PID, tracked)
 #   wait_for SECONDS CMD...        poll until CMD succeeds
 #   elapsed_ms                     milliseconds since the script started
 #
@@ -192,6 +195,7 @@ _mt_cleanup()
 	for p in $_mt_pids; do
 		kill_wait "$p" 5
 	done
+	_port_release
 	if [ -n "$_mt_tmp" ] && [ -d "$_mt_tmp" ]; then
 		if [ "${MT_KEEP_TMP:-0}" = 1 ] || { [ "$_tap_failed" -gt 0 ] &&
 		    [ "${MT_KEEP_TMP_ON_FAIL:-0}" = 1 ]; }; then
@@ -262,18 +266,45 @@ port_is_free()
 	[ -z "$(ss -Htn state established "sport = :$port" 2>/dev/null)" ]
 }
 
-# free_port VAR: a free port from 20000-59999, chosen at random and checked,
-# stored in VAR (printed without VAR); differs from the ports earlier calls
-# gave, if those did not run in a subshell.  Still a race with other
-# programs: the start functions check again that the listener on the port
-# is theirs.
+# free_port VAR: a free port from 20000-32767 (below the ephemeral range),
+# chosen at random, checked and reserved, stored in VAR (printed without
+# VAR).  The reservation is a file MT_PORT_DIR/PORT holding this test's
+# PID, created exclusively and removed at exit: two test runs at once on
+# one machine never pick the same port, even between the check and the
+# moment the port is bound (a port whose file exists is skipped; one left
+# by a test that was killed stays skipped until a test with the same PID
+# ends).  Other programs may still take a port meanwhile: the start
+# functions check again that the listener on the port is theirs.
+MT_PORT_DIR=${MT_PORT_DIR:-/tmp/mailtrail-test-ports}
+
+_port_reserve()
+{
+	if [ ! -d "$MT_PORT_DIR" ]; then
+		mkdir -p "$MT_PORT_DIR" 2>/dev/null &&
+		    chmod 1777 "$MT_PORT_DIR" 2>/dev/null
+	fi
+	# without a writable directory, the check alone (as before)
+	[ -w "$MT_PORT_DIR" ] || return 0
+	(set -o noclobber; echo "$$" >"$MT_PORT_DIR/$1") 2>/dev/null
+}
+
+# At exit: the reservations of this test (also those made in subshells).
+_port_release()
+{
+	local f
+	[ -d "$MT_PORT_DIR" ] || return 0
+	for f in $(grep -lx "$$" "$MT_PORT_DIR"/[0-9]* 2>/dev/null); do
+		rm -f "$f"
+	done
+}
+
 free_port()
 {
 	local i port
 	for ((i = 0; i < 200; i++)); do
-		port=$((20000 + (RANDOM * 32768 + RANDOM) % 12768))	# below the ephemeral range
+		port=$((20000 + (RANDOM * 32768 + RANDOM) % 12768))
 		case " $_mt_ports " in *" $port "*) continue ;; esac
-		if port_is_free "$port"; then
+		if port_is_free "$port" && _port_reserve "$port"; then
 			_mt_ports="$_mt_ports $port"
 			if [ -n "$1" ]; then
 				printf -v "$1" '%s' "$port"
@@ -284,6 +315,27 @@ free_port()
 		fi
 	done
 	bail_out "no free TCP port found"
+}
+
+# hold_ports SPEC...: a process of ours holding each tcp:PORT / udp:PORT on
+# every address (tests/lib/holdports.py), as the machine's own services
+# would; a port someone else holds already is just as good.  Sets HOLD_PID
+# (tracked: killed at exit) and HOLD_OUT (its "held ..."/"taken ..."
+# lines).  1 when it did not get ready.
+HOLD_PID=
+HOLD_OUT=
+hold_ports()
+{
+	local t
+	t=$_mt_tmp
+	[ -n "$t" ] || mt_tmpdir t
+	HOLD_OUT=$t/holdports.$RANDOM.out
+	python3 "$top_srcdir/tests/lib/holdports.py" "$@" >"$HOLD_OUT" 2>&1 &
+	HOLD_PID=$!
+	track_pid "$HOLD_PID"
+	wait_for 10 grep -qx ready "$HOLD_OUT" && return 0
+	diag "holdports.py did not get ready: $(cat "$HOLD_OUT")"
+	return 1
 }
 
 # PIDs of the processes listening on TCP PORT, one a line.

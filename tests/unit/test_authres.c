@@ -263,6 +263,7 @@ test_corpus_vectors(void **state)
 	path = corpus_path("authres/mail-authenticationresults/vectors.json");
 	if (path == NULL || (root = json_load_file(path, 0, &jerr)) == NULL) {
 		printf("# SKIP corpus not found (%s)\n", path ? path : "unset");
+		printf("# corpus: authres skipped (not found)\n");
 		free(path);
 		skip();
 	}
@@ -353,6 +354,7 @@ test_corpus_vectors(void **state)
 	}
 	printf("# authres corpus: %zu vectors, %zu as expected, %zu not\n",
 	    total, ok, bad);
+	printf("# corpus: authres %zu\n", total);	/* read by ./dev */
 	json_decref(root);
 	assert_int_equal(bad, 0);
 	assert_true(total >= 30);

@@ -1591,6 +1591,7 @@ static void
 test_corpus_mail_dkim(void **state)
 {
 	const char		*dir = corpus_dir();
+	const char		*name = "dkim-mail-dkim";	/* "# corpus:" lines, read by ./dev */
 	struct mt_resolver	*r;
 	struct mt_dkimv		*d;
 	struct mt_dkim_sig	 sigs[MAXSIGS];
@@ -1605,11 +1606,13 @@ test_corpus_mail_dkim(void **state)
 	(void)state;
 	if (dir == NULL) {
 		printf("# MT_CORPUS and top_srcdir unset: corpus skipped\n");
+		printf("# corpus: %s skipped (not found)\n", name);
 		skip();
 	}
 	snprintf(path, sizeof(path), "%s/mail-dkim/expected.json", dir);
 	if ((root = json_load_file(path, 0, &jerr)) == NULL) {
 		printf("# SKIP corpus not found (%s)\n", path);
+		printf("# corpus: %s skipped (not found)\n", name);
 		skip();
 	}
 	memset(&t, 0, sizeof(t));
@@ -1690,6 +1693,7 @@ test_corpus_mail_dkim(void **state)
 		}
 	}
 	print_totals("mail-dkim", &t);
+	printf("# corpus: %s %zu\n", name, json_object_size(files));
 	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 		if (known_seen[i] == 0) {
 			printf("# known difference no longer seen: %s sig %d "
@@ -1710,6 +1714,7 @@ static void
 test_corpus_dkimpy(void **state)
 {
 	const char		*dir = corpus_dir();
+	const char		*name = "dkim-dkimpy";	/* "# corpus:" lines, read by ./dev */
 	struct mt_resolver	*r;
 	struct mt_dkimv		*d;
 	struct mt_dkim_sig	 sigs[MAXSIGS];
@@ -1724,11 +1729,13 @@ test_corpus_dkimpy(void **state)
 	(void)state;
 	if (dir == NULL) {
 		printf("# MT_CORPUS and top_srcdir unset: corpus skipped\n");
+		printf("# corpus: %s skipped (not found)\n", name);
 		skip();
 	}
 	snprintf(path, sizeof(path), "%s/dkimpy/expected.json", dir);
 	if ((root = json_load_file(path, 0, &jerr)) == NULL) {
 		printf("# SKIP corpus not found (%s)\n", path);
+		printf("# corpus: %s skipped (not found)\n", name);
 		skip();
 	}
 	memset(&t, 0, sizeof(t));
@@ -1788,6 +1795,7 @@ test_corpus_dkimpy(void **state)
 		}
 	}
 	print_totals("dkimpy", &t);
+	printf("# corpus: %s %zu\n", name, json_object_size(files));
 	dkimv_free(d);
 	resolver_free(r);
 	json_decref(root);

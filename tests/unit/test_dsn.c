@@ -975,11 +975,13 @@ test_corpus(void **state)
 	(void)state;
 	if (dir == NULL) {
 		printf("# MT_CORPUS and top_srcdir unset: corpus skipped\n");
+		printf("# corpus: bounces skipped (not found)\n");
 		skip();
 	}
 	snprintf(path, sizeof(path), "%s/expected.json", dir);
 	if ((root = json_load_file(path, 0, &jerr)) == NULL) {
 		printf("# SKIP corpus not found (%s)\n", path);
+		printf("# corpus: bounces skipped (not found)\n");
 		skip();
 	}
 	t = calloc(1, sizeof(*t));

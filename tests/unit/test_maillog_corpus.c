@@ -899,11 +899,13 @@ test_corpus(void **state)
 	(void)state;
 	if (dir == NULL) {
 		printf("# MT_CORPUS and top_srcdir unset: corpus skipped\n");
+		printf("# corpus: maillog skipped (not found)\n");
 		skip();
 	}
 	snprintf(path, sizeof(path), "%s/SOURCES.md", dir);
 	if ((fp = fopen(path, "r")) == NULL) {
 		printf("# SKIP corpus not found (%s)\n", path);
+		printf("# corpus: maillog skipped (not found)\n");
 		skip();
 	}
 	fclose(fp);
@@ -959,14 +961,17 @@ test_corpus_volume(void **state)
 	(void)state;
 	if (dir == NULL) {
 		printf("# MT_CORPUS and top_srcdir unset: corpus skipped\n");
+		printf("# corpus: maillog-volume skipped (not found)\n");
 		skip();
 	}
 	memset(&lg, 0, sizeof(lg));
 	snprintf(path, sizeof(path), "%s/postfix-logsums/mail.log.gz", dir);
 	if (read_log(path, &lg) < 0) {
 		printf("# SKIP corpus not found (%s)\n", path);
+		printf("# corpus: maillog-volume skipped (not found)\n");
 		skip();
 	}
+	printf("# corpus: maillog-volume %zu\n", lg.lines);
 	printf("# mail.log.gz: %zu lines:", lg.lines);
 	for (k = 0; k <= MLOG_REJECT; k++)
 		if (lg.kinds[k] > 0)

@@ -1330,6 +1330,7 @@ test_spf_rfc7208_suite(void **state)
 	path = corpus_path("spf/rfc7208-tests.json");
 	assert_non_null(path);
 	if ((root = json_load_file(path, JSON_ALLOW_NUL, &jerr)) == NULL) {
+		print_message("# corpus: spf skipped (not found)\n");
 		print_message("# SKIP RFC 7208 suite: %s: %s\n", path,
 		    jerr.text);
 		free(path);
@@ -1430,6 +1431,7 @@ test_spf_rfc7208_suite(void **state)
 	print_message("# RFC 7208 suite: %u tests, %u pass, %u known "
 	    "deviations (TODO), %u unexpected failures, %u listed as known "
 	    "but passing\n", total, passed, known_fail, failed, known_pass);
+	print_message("# corpus: spf %u\n", total);	/* read by ./dev */
 	if (failed > 0 || known_pass > 0)
 		fail_msg("RFC 7208 suite: %u unexpected failures, %u known "
 		    "deviations now pass (update the list and the docs)",
