@@ -1027,6 +1027,7 @@ sm_delivery(struct mlog_event *ev, const char *s, const char *e)
 {
 	struct kv	 kv;
 	const char	*st = NULL, *ste = NULL, *w, *close;
+	const char	*rp = NULL, *rpe = NULL;
 	int		 cls;
 
 	while (sm_next_kv(&s, e, &kv)) {
@@ -1042,6 +1043,9 @@ sm_delivery(struct mlog_event *ev, const char *s, const char *e)
 			if (kv.ve > kv.v &&
 			    dsn_at(kv.v, kv.ve) == (size_t)(kv.ve - kv.v))
 				put(ev, &ev->dsn, kv.v, kv.ve);
+		} else if (KEY(&kv, "reply")) {
+			rp = kv.v;
+			rpe = kv.ve;
 		} else if (KEY(&kv, "stat")) {
 			st = kv.v;
 			ste = kv.ve;
@@ -1079,6 +1083,10 @@ sm_delivery(struct mlog_event *ev, const char *s, const char *e)
 		    MLOG_STATUS_DEFERRED : MLOG_STATUS_BOUNCED;
 	} else
 		return MLOG_UNPARSED;
+	/* Sendmail 8.15 and later log the remote's own reply as reply=:
+	 * it carries the code that stat= ("Service unavailable") lacks. */
+	if (rp != NULL && rpe > rp)
+		put(ev, &ev->reply, rp, rpe);
 	if (ev->reply.p != NULL) {
 		reply_codes(ev, ev->reply.p, ev->reply.p + ev->reply.len, 0);
 		next_qid(ev, ev->reply.p, ev->reply.p + ev->reply.len);

@@ -562,6 +562,26 @@ static const struct want sendmail_cases[] = {
 	  .status = MLOG_STATUS_BOUNCED, .status_word = "User",
 	  .reply = "User unknown",
 	  .dsn = "5.1.1" },
+	{ .name = "to= refused, the remote's reply in reply= (Sendmail 8.17)",
+	  .line = "Dec  7 23:19:10 gw sm-mta[27]: 6B7NJAJs000025: "
+	    "to=<refused@remote.example>, delay=00:00:00, xdelay=00:00:00, "
+	    "mailer=esmtp, pri=30186, relay=[127.0.0.1] [127.0.0.1], "
+	    "dsn=5.3.0, reply=500 5.3.0 Error: command failed, "
+	    "stat=Service unavailable",
+	  .kind = MLOG_DELIVERY, .mta = MLOG_MTA_SENDMAIL,
+	  .recipient = "refused@remote.example",
+	  .status = MLOG_STATUS_BOUNCED, .status_word = "Service",
+	  .reply = "500 5.3.0 Error: command failed", .reply_code = 500,
+	  .dsn = "5.3.0" },
+	{ .name = "to= deferred, reply= and stat= both carry the reply",
+	  .line = "Dec  7 23:19:09 gw sm-mta[24]: 6B7NJ9r1000022: "
+	    "to=<later@remote.example>, delay=00:00:00, xdelay=00:00:00, "
+	    "mailer=esmtp, pri=30180, relay=[127.0.0.1] [127.0.0.1], "
+	    "dsn=4.3.0, reply=450 4.3.0 Error: command failed, "
+	    "stat=Deferred: 450 4.3.0 Error: command failed",
+	  .kind = MLOG_DELIVERY, .mta = MLOG_MTA_SENDMAIL,
+	  .status = MLOG_STATUS_DEFERRED,
+	  .reply = "450 4.3.0 Error: command failed", .reply_code = 450 },
 	{ .name = "to= service unavailable, no dsn",
 	  .line = "Mar 14 10:00:03 gw sendmail[103]: 2ELA0060000101: "
 	    "to=<x@example.net>, delay=00:00:02, mailer=esmtp, pri=1, "
