@@ -28,6 +28,14 @@
 static void
 event_clear(struct mt_log_event *e)
 {
+	if (e->block != NULL) {
+		free(e->block);
+		e->block = NULL;
+#define FORGET(f) e->f.data = NULL; e->f.len = 0;
+		EVENT_BYTES(FORGET)
+#undef FORGET
+		return;
+	}
 #define CLEAR(f) mt_bytes_clear(&e->f);
 	EVENT_BYTES(CLEAR)
 #undef CLEAR
@@ -44,14 +52,30 @@ log_batch_new(enum mt_event_source source)
 	return b;
 }
 
-/* Copy a slice, capped; -1 only on allocation failure. */
-static int
-copy_str(struct mt_bytes *dst, const struct mlog_str *src)
+/* The bytes a slice takes in an event's block: capped, with a NUL. */
+static size_t
+slice_size(const struct mlog_str *src)
 {
 	if (src->p == NULL)
 		return 0;
-	return mt_bytes_set(dst, src->p, src->len, MT_LOG_VALUE_MAX) < 0 ?
-	    -1 : 0;
+	return (src->len > MT_LOG_VALUE_MAX ? MT_LOG_VALUE_MAX : src->len) + 1;
+}
+
+/* Copy a slice, capped, into the block at *p (see slice_size). */
+static void
+copy_str(struct mt_bytes *dst, const struct mlog_str *src, char **p)
+{
+	size_t	 len;
+
+	if (src->p == NULL)
+		return;
+	len = src->len > MT_LOG_VALUE_MAX ? MT_LOG_VALUE_MAX : src->len;
+	if (len > 0)
+		memcpy(*p, src->p, len);
+	(*p)[len] = '\0';
+	dst->data = *p;
+	dst->len = len;
+	*p += len + 1;
 }
 
 int
@@ -59,8 +83,8 @@ log_batch_add(struct mt_log_batch *b, const struct mlog_event *ev,
     uint64_t line_hash)
 {
 	struct mt_log_event	*e, *grown;
-	size_t			 ncap;
-	int			 rc = 0;
+	size_t			 ncap, size = 0;
+	char			*p;
 
 	if (ev->kind < MLOG_DELIVERY || ev->kind > MLOG_DEADLETTER ||
 	    ev->queue_id.p == NULL)
@@ -84,13 +108,15 @@ log_batch_add(struct mt_log_batch *b, const struct mlog_event *ev,
 	memcpy(e->delays, ev->delays, sizeof(e->delays));
 	e->size = ev->size;
 	e->nrcpt = ev->nrcpt;
-#define COPY(f) if (copy_str(&e->f, &ev->f) < 0) rc = -1;
+#define SIZE(f) size += slice_size(&ev->f);
+	EVENT_BYTES(SIZE)
+#undef SIZE
+	if ((e->block = malloc(size)) == NULL)
+		return -1;
+	p = e->block;
+#define COPY(f) copy_str(&e->f, &ev->f, &p);
 	EVENT_BYTES(COPY)
 #undef COPY
-	if (rc < 0) {
-		event_clear(e);
-		return -1;
-	}
 	b->n++;
 	return 0;
 }

@@ -204,8 +204,20 @@ static const char migration_4[] =
  * row to messages.id when the queue ID (within a time window) or the
  * report's keys name a message this journal holds, NULL otherwise: rows for
  * mail that never passed the milter are kept too.  (time, line_hash) makes
- * a log line idempotent; content_hash a bounce.  log_positions remembers
- * how far each followed log was read, with the file's identity.
+ * a log line idempotent (for delivery_events the key is (time, status,
+ * line_hash): the same line always gives the same status, and the key
+ * doubles as the index of the statistics of a time window); content_hash a
+ * bounce.  log_positions remembers how far each followed log was read,
+ * with the file's identity.
+ *
+ * The indexes are the ones a reader needs, and a log is written in time
+ * order while queue IDs, recipients and Message-IDs come in random order:
+ * an index in random key order costs a page write per row once it outgrows
+ * the page cache.  So the queue-ID indexes hold only the events no message
+ * claims (WHERE message IS NULL: linking, and "show" by queue ID of mail
+ * that never passed the milter); a linked event is found through its
+ * message (messages_queue_id, then *_message).  No reader looks events up
+ * by recipient, next queue ID or Message-ID: those have no index.
  */
 static const char migration_5[] =
 "CREATE TABLE delivery_events (\n"
@@ -230,16 +242,12 @@ static const char migration_5[] =
 "	mailer		TEXT,\n"
 "	source		TEXT NOT NULL,\n"
 "	line_hash	INTEGER NOT NULL,\n"
-"	UNIQUE (time, line_hash)\n"
+"	UNIQUE (time, status, line_hash)\n"
 ");\n"
 "CREATE INDEX delivery_events_message ON delivery_events (message)"
 " WHERE message IS NOT NULL;\n"
-"CREATE INDEX delivery_events_queue ON delivery_events (queue_id, time);\n"
-"CREATE INDEX delivery_events_recipient ON delivery_events"
-" (recipient COLLATE NOCASE, time);\n"
-"CREATE INDEX delivery_events_time ON delivery_events (time, status);\n"
-"CREATE INDEX delivery_events_next ON delivery_events (next_queue_id)"
-" WHERE next_queue_id IS NOT NULL;\n"
+"CREATE INDEX delivery_events_queue ON delivery_events (queue_id, time)"
+" WHERE message IS NULL;\n"
 "CREATE TABLE queue_events (\n"
 "	id		INTEGER PRIMARY KEY,\n"
 "	message		INTEGER REFERENCES messages (id),\n"
@@ -260,13 +268,12 @@ static const char migration_5[] =
 "	line_hash	INTEGER NOT NULL,\n"
 "	UNIQUE (time, line_hash)\n"
 ");\n"
-"CREATE INDEX queue_events_queue ON queue_events (queue_id, time);\n"
+"CREATE INDEX queue_events_queue ON queue_events (queue_id, time)"
+" WHERE message IS NULL;\n"
 "CREATE INDEX queue_events_message ON queue_events (message)"
 " WHERE message IS NOT NULL;\n"
 "CREATE INDEX queue_events_related ON queue_events (related_queue_id)"
 " WHERE related_queue_id IS NOT NULL;\n"
-"CREATE INDEX queue_events_message_id ON queue_events (message_id)"
-" WHERE message_id IS NOT NULL;\n"
 "CREATE TABLE bounces (\n"
 "	id		INTEGER PRIMARY KEY,\n"
 "	message		INTEGER REFERENCES messages (id),\n"

@@ -98,8 +98,7 @@ struct sqlite_store {
 	sqlite3_stmt	*qev_insert;	/* queue_events */
 	sqlite3_stmt	*qid_msgs;	/* messages of a queue ID, newest first */
 	sqlite3_stmt	*qid_link;	/* the newest in a window */
-	sqlite3_stmt	*dev_relink;
-	sqlite3_stmt	*qev_relink;
+	sqlite3_stmt	*relink[4];	/* sql_relink[] */
 	sqlite3_stmt	*pos_upsert;
 	sqlite3_stmt	*bounce_insert;
 	sqlite3_stmt	*brcpt_insert;
@@ -192,7 +191,7 @@ static const char sql_dev_insert[] =
 " delays, next_queue_id, mailer, source, line_hash)"
 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
 " ?16, ?17, ?18, ?19)"
-" ON CONFLICT (time, line_hash) DO NOTHING";
+" ON CONFLICT (time, status, line_hash) DO NOTHING";
 
 static const char sql_qev_insert[] =
 "INSERT INTO queue_events (message, queue_id, time, mta, host, program,"
@@ -214,20 +213,38 @@ static const char sql_qid_link[] =
  * A new message takes the events of its queue ID in its window that have
  * no message, or whose message is an older user of the queue ID (linked
  * before this record arrived).  ?1 message, ?2 queue ID, ?3 and ?4 the
- * window of event times, ?5 the message's start.  Index *_queue
- * (queue_id, time).
+ * window of event times, ?5 the message's start.  Two statements each, so
+ * that each uses an index: the events no message claims through the
+ * partial index *_queue (queue_id, time) WHERE message IS NULL; the events
+ * of an older message of the queue ID (an event is linked only to a
+ * message of its own queue ID) through messages_queue_id and *_message.
  */
-static const char sql_dev_relink[] =
+static const char sql_dev_relink_null[] =
 "UPDATE delivery_events SET message = ?1"
-" WHERE queue_id = ?2 AND time BETWEEN ?3 AND ?4 AND (message IS NULL OR"
-" (message <> ?1 AND (SELECT m.start_time FROM messages m"
-" WHERE m.id = delivery_events.message) < ?5))";
+" WHERE queue_id = ?2 AND time BETWEEN ?3 AND ?4 AND message IS NULL";
 
-static const char sql_qev_relink[] =
+static const char sql_dev_relink_old[] =
+"UPDATE delivery_events SET message = ?1"
+" WHERE message IN (SELECT m.id FROM messages m WHERE m.queue_id = ?2"
+" AND m.start_time < ?5 AND m.id <> ?1)"
+" AND queue_id = ?2 AND time BETWEEN ?3 AND ?4";
+
+static const char sql_qev_relink_null[] =
 "UPDATE queue_events SET message = ?1"
-" WHERE queue_id = ?2 AND time BETWEEN ?3 AND ?4 AND (message IS NULL OR"
-" (message <> ?1 AND (SELECT m.start_time FROM messages m"
-" WHERE m.id = queue_events.message) < ?5))";
+" WHERE queue_id = ?2 AND time BETWEEN ?3 AND ?4 AND message IS NULL";
+
+static const char sql_qev_relink_old[] =
+"UPDATE queue_events SET message = ?1"
+" WHERE message IN (SELECT m.id FROM messages m WHERE m.queue_id = ?2"
+" AND m.start_time < ?5 AND m.id <> ?1)"
+" AND queue_id = ?2 AND time BETWEEN ?3 AND ?4";
+
+/* s->relink[i]; the first two have no ?5. */
+static const char *const sql_relink[4] = {
+	sql_dev_relink_null, sql_qev_relink_null,
+	sql_dev_relink_old, sql_qev_relink_old,
+};
+#define RELINK_NULL	2	/* relink[0 .. RELINK_NULL - 1]: no ?5 */
 
 /* The counters add up; the file's identity and offset are replaced. */
 static const char sql_pos_upsert[] =
@@ -921,13 +938,12 @@ write_logbatch(struct sqlite_store *s, const struct mt_log_batch *lb,
 
 /*
  * A message record arrived: link the events of its queue ID that were
- * written before it (see sql_dev_relink).
+ * written before it (see sql_relink).
  */
 static int
 relink_events(struct sqlite_store *s, const struct mt_msg_rec *m,
     int64_t msg_id, char *err, size_t errlen)
 {
-	sqlite3_stmt	*stmt[2] = { s->dev_relink, s->qev_relink };
 	struct binder	 b;
 	size_t		 i;
 	int		 changes;
@@ -935,14 +951,15 @@ relink_events(struct sqlite_store *s, const struct mt_msg_rec *m,
 	s->qgen++;		/* the cached queue IDs may now link here */
 	if (m->queue_id.data == NULL || m->queue_id.len == 0)
 		return 0;
-	for (i = 0; i < 2; i++) {
-		bind_start(&b, stmt[i]);
+	for (i = 0; i < 4; i++) {
+		bind_start(&b, s->relink[i]);
 		bind_int(&b, msg_id);
 		bind_bytes(&b, &m->queue_id);
 		bind_int(&b, m->start_us - LINK_AFTER_US);
 		bind_int(&b, m->start_us + LINK_BEFORE_US);
-		bind_int(&b, m->start_us);
-		if (run_changes(s, stmt[i], b.rc, &changes,
+		if (i >= RELINK_NULL)
+			bind_int(&b, m->start_us);
+		if (run_changes(s, s->relink[i], b.rc, &changes,
 		    "linking log events to a message", err, errlen) < 0)
 			return -1;
 		s->pending.events_relinked += (uint64_t)changes;
@@ -1250,6 +1267,7 @@ static void
 sq_close(struct mt_store *st)
 {
 	struct sqlite_store *s;
+	size_t		 i;
 
 	if (st == NULL)
 		return;
@@ -1264,8 +1282,8 @@ sq_close(struct mt_store *st)
 	sqlite3_finalize(s->qev_insert);
 	sqlite3_finalize(s->qid_msgs);
 	sqlite3_finalize(s->qid_link);
-	sqlite3_finalize(s->dev_relink);
-	sqlite3_finalize(s->qev_relink);
+	for (i = 0; i < 4; i++)
+		sqlite3_finalize(s->relink[i]);
 	sqlite3_finalize(s->pos_upsert);
 	sqlite3_finalize(s->bounce_insert);
 	sqlite3_finalize(s->brcpt_insert);
@@ -1463,8 +1481,10 @@ store_sqlite_open(const struct mt_store_sqlite_opts *opts, char *err,
 	    prepare(s, sql_qev_insert, &s->qev_insert, err, errlen) < 0 ||
 	    prepare(s, sql_qid_msgs, &s->qid_msgs, err, errlen) < 0 ||
 	    prepare(s, sql_qid_link, &s->qid_link, err, errlen) < 0 ||
-	    prepare(s, sql_dev_relink, &s->dev_relink, err, errlen) < 0 ||
-	    prepare(s, sql_qev_relink, &s->qev_relink, err, errlen) < 0 ||
+	    prepare(s, sql_relink[0], &s->relink[0], err, errlen) < 0 ||
+	    prepare(s, sql_relink[1], &s->relink[1], err, errlen) < 0 ||
+	    prepare(s, sql_relink[2], &s->relink[2], err, errlen) < 0 ||
+	    prepare(s, sql_relink[3], &s->relink[3], err, errlen) < 0 ||
 	    prepare(s, sql_pos_upsert, &s->pos_upsert, err, errlen) < 0 ||
 	    prepare(s, sql_bounce_insert, &s->bounce_insert, err, errlen) < 0 ||
 	    prepare(s, sql_brcpt_insert, &s->brcpt_insert, err, errlen) < 0 ||

@@ -84,6 +84,12 @@ struct mt_log_event {
 	struct mt_bytes	 message_id;
 	struct mt_bytes	 client;
 	struct mt_bytes	 related_queue_id;
+	/*
+	 * Set by log_batch_add: every value above lives in this one block
+	 * (one allocation per event, not one per value); freed with the
+	 * batch.  NULL: each value owns its own allocation.
+	 */
+	char		*block;
 };
 
 /* How far a log file has been read: its identity and the offset. */

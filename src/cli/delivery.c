@@ -108,8 +108,17 @@ static const char *const stmt_sql[CLI_DLV_NSTMT] = {
 	[ST_HOP_MSG] = "SELECT id, track_id, start_time FROM messages"
 	    " WHERE queue_id = ?1 AND start_time >= ?2 AND start_time <= ?3"
 	    " ORDER BY start_time DESC, id DESC LIMIT 1",
-	[ST_HOP_EV] = "SELECT * FROM delivery_events WHERE queue_id = ?1"
-	    " AND time >= ?2 AND time <= ?3 ORDER BY time, id",
+	/*
+	 * The events of a queue ID: those no message claims (the partial
+	 * index delivery_events_queue), and those of the messages of the
+	 * queue ID (an event links only to a message of its queue ID).
+	 */
+	[ST_HOP_EV] = "SELECT * FROM (SELECT * FROM delivery_events"
+	    " WHERE queue_id = ?1 AND time >= ?2 AND time <= ?3"
+	    " AND message IS NULL UNION ALL SELECT * FROM delivery_events"
+	    " WHERE message IN (SELECT id FROM messages WHERE queue_id = ?1)"
+	    " AND queue_id = ?1 AND time >= ?2 AND time <= ?3)"
+	    " ORDER BY time, id",
 };
 
 /* Statement k, prepared on first use; NULL with ctx->err. */

@@ -101,6 +101,14 @@ export TZ=UTC
 if [ "${INGEST_BENCH_KEEP:-0}" = 1 ] && [ -f "$dir/samples" ] &&
     [ "$(cat "$dir/count" 2>/dev/null)" = "$messages" ]; then
 	echo "# reusing the journal and log in $dir"
+	# Schema 5 changed before release (its event indexes): a journal
+	# generated before that would measure the old indexes.
+	if [ -n "$(sqlite3 -readonly "$db" "SELECT name FROM sqlite_master
+	    WHERE name = 'delivery_events_recipient'")" ]; then
+		echo "ingest-bench: $db has the indexes of an earlier schema 5;" \
+		    "remove $dir/count to generate it again" >&2
+		exit 2
+	fi
 else
 	echo "# generating $messages messages in $dir ..."
 	t0=$EPOCHREALTIME

@@ -564,13 +564,12 @@ test_schema_fresh(void **state)
 	    "bounce_recipients_bounce,bounce_recipients_recipient,"
 	    "bounces_message,bounces_time,"
 	    "connections_client,connections_time,delivery_events_message,"
-	    "delivery_events_next,delivery_events_queue,"
-	    "delivery_events_recipient,delivery_events_time,"
+	    "delivery_events_queue,"
 	    "dkim_signatures_audit,dkim_signatures_message,"
 	    "header_edits_action,"
 	    "header_edits_message,messages_conn,messages_mail_from,"
 	    "messages_message_id,messages_parent,messages_queue_id,"
-	    "messages_start,queue_events_message,queue_events_message_id,"
+	    "messages_start,queue_events_message,"
 	    "queue_events_queue,queue_events_related,recipients_address,"
 	    "recipients_message,spf_results_audit,spf_results_message";
 	struct mt_store	*st;
