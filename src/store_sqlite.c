@@ -611,64 +611,22 @@ write_dkim(struct sqlite_store *s, const struct mt_dkim_sig *d, size_t seq,
 
 /* ---------------------------------------------------------------- delivery */
 
+/*
+ * The names the CHECK constraints of queue_events.kind and
+ * delivery_events.status allow: the parser's own names (maillog.h), for
+ * the kinds and statuses that are stored; NULL for the others.
+ */
 static const char *
 event_kind_name(enum mlog_kind k)
 {
-	switch (k) {
-	case MLOG_CLIENT:
-		return "client";
-	case MLOG_QUEUED:
-		return "queued";
-	case MLOG_MESSAGE_ID:
-		return "message-id";
-	case MLOG_REMOVED:
-		return "removed";
-	case MLOG_EXPIRED:
-		return "expired";
-	case MLOG_NOTIFY:
-		return "notify";
-	case MLOG_DEADLETTER:
-		return "deadletter";
-	default:
-		return NULL;
-	}
+	return k > MLOG_DELIVERY && k <= MLOG_DEADLETTER ? mlog_kind_name(k) :
+	    NULL;
 }
 
-/* The names the CHECK constraint of delivery_events.status allows. */
 static const char *
 event_status_name(enum mlog_status st)
 {
-	switch (st) {
-	case MLOG_STATUS_SENT:
-		return "sent";
-	case MLOG_STATUS_DEFERRED:
-		return "deferred";
-	case MLOG_STATUS_BOUNCED:
-		return "bounced";
-	case MLOG_STATUS_EXPIRED:
-		return "expired";
-	case MLOG_STATUS_UNDELIVERABLE:
-		return "undeliverable";
-	case MLOG_STATUS_DISCARDED:
-		return "discarded";
-	case MLOG_STATUS_NONE:
-		break;
-	}
-	return NULL;
-}
-
-static const char *
-event_mta_name(enum mlog_mta m)
-{
-	switch (m) {
-	case MLOG_MTA_POSTFIX:
-		return "postfix";
-	case MLOG_MTA_SENDMAIL:
-		return "sendmail";
-	case MLOG_MTA_UNKNOWN:
-		break;
-	}
-	return "unknown";
+	return st == MLOG_STATUS_NONE ? NULL : mlog_status_name(st);
 }
 
 /* Step a statement that returns no row; the number of rows changed. */
@@ -846,7 +804,7 @@ write_event(struct sqlite_store *s, const struct mt_log_event *e,
 		bind_int_or_null(&b, msg, 0);
 		bind_bytes_nn(&b, &e->queue_id);
 		bind_int(&b, e->time_us);
-		bind_str(&b, event_mta_name(e->mta));
+		bind_str(&b, mlog_mta_name(e->mta));
 		bind_bytes(&b, &e->host);
 		bind_bytes(&b, &e->program);
 		bind_bytes(&b, &e->recipient);
@@ -869,7 +827,7 @@ write_event(struct sqlite_store *s, const struct mt_log_event *e,
 		bind_int_or_null(&b, msg, 0);
 		bind_bytes_nn(&b, &e->queue_id);
 		bind_int(&b, e->time_us);
-		bind_str(&b, event_mta_name(e->mta));
+		bind_str(&b, mlog_mta_name(e->mta));
 		bind_bytes(&b, &e->host);
 		bind_bytes(&b, &e->program);
 		bind_str(&b, name);
