@@ -159,6 +159,14 @@ struct cli_row {
 struct cli_row *cli_row_copy(sqlite3_stmt *stmt);
 void	 cli_row_free(struct cli_row *row);
 
+/*
+ * Step a bound statement to its end, copying every row: *out holds *n rows
+ * (caller frees each with cli_row_free and the array with free, also after
+ * a failure).  Resets stmt.  Returns 0, -1 out of memory, or the SQLite
+ * error code of a failed step (> 0).
+ */
+int	 cli_rows_collect(sqlite3_stmt *stmt, struct cli_row ***out, size_t *n);
+
 /* The value of column name; NULL when the row has no such column. */
 const struct cli_val *cli_row_get(const struct cli_row *row, const char *name);
 

@@ -180,43 +180,20 @@ static int
 all_rows(struct cli_dlv_ctx *ctx, sqlite3_stmt *st, struct cli_row ***out,
     size_t *n)
 {
-	struct cli_row	**rows = NULL, **nr, *row;
-	size_t		 cap = 0;
-	int		 rc;
+	int	 rc;
 
 	*out = NULL;
 	*n = 0;
 	if (st == NULL)
 		return -1;	/* not prepared: ctx->err says why */
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap == 0 ? 8 : cap * 2;
-			if ((nr = realloc(rows, cap * sizeof(*rows))) == NULL)
-				goto nomem;
-			rows = nr;
-		}
-		if ((row = cli_row_copy(st)) == NULL)
-			goto nomem;
-		rows[(*n)++] = row;
-	}
-	*out = rows;
-	if (rc != SQLITE_DONE) {
+	rc = cli_rows_collect(st, out, n);
+	sqlite3_clear_bindings(st);
+	if (rc < 0)
+		snprintf(ctx->err, sizeof(ctx->err), "out of memory");
+	else if (rc > 0)
 		snprintf(ctx->err, sizeof(ctx->err), "reading delivery: %s",
 		    sqlite3_errmsg(ctx->db));
-		sqlite3_reset(st);
-		sqlite3_clear_bindings(st);
-		return -1;
-	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return 0;
-
-nomem:
-	*out = rows;
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	snprintf(ctx->err, sizeof(ctx->err), "out of memory");
-	return -1;
+	return rc == 0 ? 0 : -1;
 }
 
 void

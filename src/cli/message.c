@@ -115,37 +115,13 @@ static int
 all_rows(struct cli_loader *ld, sqlite3_stmt *st, struct cli_row ***out,
     size_t *n)
 {
-	struct cli_row	**rows = NULL, **nr, *row;
-	size_t		 cap = 0;
-	int		 rc;
+	int	 rc = cli_rows_collect(st, out, n);
 
-	*out = NULL;
-	*n = 0;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap == 0 ? 8 : cap * 2;
-			if ((nr = realloc(rows, cap * sizeof(*rows))) == NULL)
-				goto nomem;
-			rows = nr;
-		}
-		if ((row = cli_row_copy(st)) == NULL)
-			goto nomem;
-		rows[(*n)++] = row;
-	}
-	*out = rows;
-	if (rc != SQLITE_DONE) {
+	if (rc < 0)
+		cli_error(ld->cli, "out of memory");
+	else if (rc > 0)
 		cli_db_error(ld->cli, "reading a message");
-		sqlite3_reset(st);
-		return -1;
-	}
-	sqlite3_reset(st);
-	return 0;
-
-nomem:
-	*out = rows;
-	sqlite3_reset(st);
-	cli_error(ld->cli, "out of memory");
-	return -1;
+	return rc == 0 ? 0 : -1;
 }
 
 static struct cli_row *

@@ -131,3 +131,32 @@ cli_row_text(const struct cli_row *row, const char *name, size_t *len)
 		*len = v->len;
 	return v->s;
 }
+
+int
+cli_rows_collect(sqlite3_stmt *stmt, struct cli_row ***out, size_t *n)
+{
+	struct cli_row	**rows = NULL, **nr, *row;
+	size_t		 cap = 0;
+	int		 rc;
+
+	*out = NULL;
+	*n = 0;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap == 0 ? 8 : cap * 2;
+			if ((nr = realloc(rows, cap * sizeof(*rows))) == NULL) {
+				rc = -1;
+				break;
+			}
+			rows = nr;
+		}
+		if ((row = cli_row_copy(stmt)) == NULL) {
+			rc = -1;
+			break;
+		}
+		rows[(*n)++] = row;
+	}
+	*out = rows;
+	sqlite3_reset(stmt);
+	return rc == SQLITE_DONE ? 0 : rc;
+}
