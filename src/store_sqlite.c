@@ -408,20 +408,22 @@ bind_mem(struct binder *b, const char *p, size_t len)
 
 /*
  * Run a bound statement to completion; the first returned row's column 0
- * goes to *id when id is not NULL.  The statement is reset and its bindings
- * cleared whatever happens, ready for the next record.
+ * goes to *id (0 when no row) when id is not NULL, and *got says whether
+ * there was a row.  The statement is reset and its bindings cleared
+ * whatever happens, ready for the next record.
  */
 static int
-run(struct sqlite_store *s, sqlite3_stmt *stmt, int rc, int64_t *id,
-    const char *what, char *err, size_t errlen)
+run_rows(struct sqlite_store *s, sqlite3_stmt *stmt, int rc, int64_t *id,
+    int *got, const char *what, char *err, size_t errlen)
 {
-	int	 got = 0;
-
+	*got = 0;
+	if (id != NULL)
+		*id = 0;
 	if (rc == SQLITE_OK) {
 		while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-			if (id != NULL && !got)
+			if (id != NULL && !*got)
 				*id = sqlite3_column_int64(stmt, 0);
-			got = 1;
+			*got = 1;
 		}
 		if (rc == SQLITE_DONE)
 			rc = SQLITE_OK;
@@ -432,12 +434,24 @@ run(struct sqlite_store *s, sqlite3_stmt *stmt, int rc, int64_t *id,
 		    sqlite3_errmsg(s->db));
 	sqlite3_reset(stmt);
 	sqlite3_clear_bindings(stmt);
-	if (rc == SQLITE_OK && id != NULL && !got) {
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+/* run_rows for a statement that must return an id when id is not NULL. */
+static int
+run(struct sqlite_store *s, sqlite3_stmt *stmt, int rc, int64_t *id,
+    const char *what, char *err, size_t errlen)
+{
+	int	 got;
+
+	if (run_rows(s, stmt, rc, id, &got, what, err, errlen) < 0)
+		return -1;
+	if (id != NULL && !got) {
 		snprintf(err, errlen, "journal %s: %s: no row id returned",
 		    s->path, what);
 		return -1;
 	}
-	return rc == SQLITE_OK ? 0 : -1;
+	return 0;
 }
 
 static int
@@ -645,22 +659,9 @@ static int
 query_id(struct sqlite_store *s, sqlite3_stmt *stmt, int rc, int64_t *id,
     const char *what, char *err, size_t errlen)
 {
-	*id = 0;
-	if (rc == SQLITE_OK) {
-		rc = sqlite3_step(stmt);
-		if (rc == SQLITE_ROW) {
-			*id = sqlite3_column_int64(stmt, 0);
-			rc = SQLITE_OK;
-		} else if (rc == SQLITE_DONE)
-			rc = SQLITE_OK;
-	}
-	if (rc != SQLITE_OK)
-		snprintf(err, errlen, "journal %s: %s: %s", s->path, what,
-		    rc == SQLITE_TOOBIG ? "value too big" :
-		    sqlite3_errmsg(s->db));
-	sqlite3_reset(stmt);
-	sqlite3_clear_bindings(stmt);
-	return rc == SQLITE_OK ? 0 : -1;
+	int	 got;
+
+	return run_rows(s, stmt, rc, id, &got, what, err, errlen);
 }
 
 /* The newest message of queue ID q started in the window around t, by SQL. */
