@@ -13,6 +13,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "corpus.h"
 #include "mailtrail/authres.h"
 
 static struct mt_dkim_sig
@@ -236,17 +237,14 @@ test_authserv_id_valid(void **state)
 static char *
 corpus_path(const char *rel)
 {
-	const char	*base = getenv("MT_CORPUS"), *top = getenv("top_srcdir");
-	char		*p;
+	char	*p;
 
-	if (base == NULL && top == NULL)
-		return NULL;
 	if ((p = malloc(4096)) == NULL)
 		return NULL;
-	if (base != NULL)
-		snprintf(p, 4096, "%s/%s", base, rel);
-	else
-		snprintf(p, 4096, "%s/../shared/corpus/%s", top, rel);
+	if (test_corpus_path(p, 4096, rel) < 0) {
+		free(p);
+		return NULL;
+	}
 	return p;
 }
 

@@ -37,6 +37,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "corpus.h"
 #include "mailtrail/clock.h"
 #include "mailtrail/dkimv.h"
 #include "mailtrail/resolver.h"
@@ -1443,17 +1444,9 @@ family(enum mt_dkim_result r)
 static const char *
 corpus_dir(void)
 {
-	const char	*base = getenv("MT_CORPUS");
-	const char	*top = getenv("top_srcdir");
 	static char	 p[1024];
 
-	if (base != NULL)
-		snprintf(p, sizeof(p), "%s/dkim", base);
-	else if (top != NULL)
-		snprintf(p, sizeof(p), "%s/../shared/corpus/dkim", top);
-	else
-		return NULL;
-	return p;
+	return test_corpus_path(p, sizeof(p), "dkim") == 0 ? p : NULL;
 }
 
 /* Load a FAKE_DNS.dat-style file: "name rdata" per line. */

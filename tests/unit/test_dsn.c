@@ -37,6 +37,7 @@
 #include <unistd.h>
 #include <jansson.h>
 
+#include "corpus.h"
 #include "mailtrail/dsn.h"
 
 /* Reached on the corpus; raise them when the parser improves. */
@@ -801,21 +802,9 @@ map_reason(const char *s, enum mt_bounce_reason *out)
 static const char *
 corpus_dir(void)
 {
-	const char	*base = getenv("MT_CORPUS");
-	const char	*top = getenv("top_srcdir");
 	static char	 p[1024];
 
-	if (base != NULL)
-		snprintf(p, sizeof(p), "%s/bounces", base);
-	else if (top != NULL) {
-		/* A checkout beside shared/, or a worktree one level down. */
-		snprintf(p, sizeof(p), "%s/../shared/corpus/bounces", top);
-		if (access(p, R_OK) != 0)
-			snprintf(p, sizeof(p),
-			    "%s/../../shared/corpus/bounces", top);
-	} else
-		return NULL;
-	return p;
+	return test_corpus_path(p, sizeof(p), "bounces") == 0 ? p : NULL;
 }
 
 static char *

@@ -23,6 +23,7 @@
 #include <jansson.h>
 #include <zlib.h>
 
+#include "corpus.h"
 #include "mailtrail/maillog.h"
 
 #define LINE_MAX_READ	(MLOG_MAX_LINE + 2)
@@ -249,17 +250,9 @@ read_log(const char *path, struct log *lg)
 static const char *
 corpus_dir(void)
 {
-	const char	*base = getenv("MT_CORPUS");
-	const char	*top = getenv("top_srcdir");
 	static char	 p[1024];
 
-	if (base != NULL)
-		snprintf(p, sizeof(p), "%s/maillog", base);
-	else if (top != NULL)
-		snprintf(p, sizeof(p), "%s/../shared/corpus/maillog", top);
-	else
-		return NULL;
-	return p;
+	return test_corpus_path(p, sizeof(p), "maillog") == 0 ? p : NULL;
 }
 
 struct score {

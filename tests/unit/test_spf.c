@@ -39,6 +39,7 @@
 #include <jansson.h>
 #include <spf2/spf.h>
 
+#include "corpus.h"
 #include "mailtrail/clock.h"
 #include "mailtrail/log.h"
 #include "mailtrail/resolver.h"
@@ -1221,23 +1222,13 @@ scenario_table(json_t *zd, int *has_timeout, char *why, size_t whysz)
 static char *
 corpus_path(const char *file)
 {
-	const char	*base = getenv("MT_CORPUS"), *top;
-	char		*p;
-	size_t		 len;
+	size_t	 len = 4096 + strlen(file);
+	char	*p;
 
-	if (base == NULL) {
-		top = getenv("top_srcdir");
-		len = strlen(top != NULL ? top : ".") + 64 + strlen(file);
-		if ((p = malloc(len)) == NULL)
-			return NULL;
-		snprintf(p, len, "%s/../shared/corpus/%s",
-		    top != NULL ? top : ".", file);
-		return p;
-	}
-	len = strlen(base) + 2 + strlen(file);
 	if ((p = malloc(len)) == NULL)
 		return NULL;
-	snprintf(p, len, "%s/%s", base, file);
+	if (test_corpus_path(p, len, file) < 0)	/* no top_srcdir: from here */
+		snprintf(p, len, "./../shared/corpus/%s", file);
 	return p;
 }
 
