@@ -53,6 +53,7 @@
 #include "mailtrail/clock.h"
 #include "mailtrail/dkimv.h"
 #include "mailtrail/log.h"
+#include "mailtrail/stats.h"
 
 #define DKIMV_QNAME_MAX		400	/* selector._domainkey.domain */
 #define DKIMV_ID_MAX		64	/* message id kept for log lines */
@@ -71,12 +72,24 @@ struct dkimv_lookup {
 	int			 badname;	/* not a DNS name: not asked */
 };
 
+/* A DKIM-Signature field's own tags, for a result given without a check. */
+struct dkimv_seen {
+	char			 domain[256];	/* d= */
+	char			 selector[128];	/* s= */
+	char			 algorithm[32];	/* a= */
+	char			 header_b[9];	/* b=, first 8 characters */
+};
+
 struct mt_dkimv_msg {
 	struct mt_dkimv		*d;
 	DKIM			*dkim;
 	char			 id[DKIMV_ID_MAX];
 	int			 failed;	/* verification cannot go on */
 	char			 why[128];	/* reason when failed */
+	const char		*limit;		/* static: the message's header
+						   section hit a cap (not a failure) */
+	size_t			 nseen;		/* DKIM-Signature fields seen */
+	struct dkimv_seen	*seen;		/* the first max_signatures */
 	int			 eoh_done;
 	int			 nosig;		/* no DKIM-Signature at all */
 	int			 ended;
@@ -98,6 +111,17 @@ struct dkimv_query {
 
 /* The message whose dkim_eoh()/dkim_eom() runs on this thread, or NULL. */
 static __thread struct mt_dkimv_msg *dkimv_current;
+
+/*
+ * What a stranger's message can cause is logged once per burst (STYLE 8):
+ * a verifier stopped by a message, a header section over our caps.
+ */
+static struct mt_burst burst_stopped =
+    MT_BURST_INIT("dkim verification stopped", 60);
+static struct mt_burst burst_limit =
+    MT_BURST_INIT("dkim not verified: header section over a cap", 300);
+static struct mt_burst burst_start =
+    MT_BURST_INIT("dkim verifier not started", 60);
 
 const char *
 dkimv_result_name(enum mt_dkim_result r)
@@ -389,12 +413,87 @@ dkimv_free(struct mt_dkimv *d)
 static void
 msg_fail(struct mt_dkimv_msg *m, const char *why, DKIM_STAT st)
 {
+	char	 detail[256];
+
 	if (m->failed)
 		return;
 	m->failed = 1;
 	snprintf(m->why, sizeof(m->why), "%s", why);
-	mt_log(LOG_WARNING, "%s dkim verification stopped: %s (libopendkim "
-	    "status %d)", m->id, why, st);
+	snprintf(detail, sizeof(detail), "%s %s (libopendkim status %d)",
+	    m->id, why, st);
+	mt_burst_hit(&burst_stopped, LOG_WARNING, detail);
+}
+
+/*
+ * The header section went over a cap: a property of this message, not a
+ * failure.  Nothing more goes to the library; the signatures seen (before
+ * and after) are reported unverified by dkimv_msg_end().
+ */
+static void
+msg_limit(struct mt_dkimv_msg *m, const char *why)
+{
+	char	 detail[128];
+
+	if (m->limit != NULL)
+		return;
+	m->limit = why;
+	snprintf(detail, sizeof(detail), "%s %s", m->id, why);
+	mt_burst_hit(&burst_limit, LOG_NOTICE, detail);
+}
+
+/*
+ * The value of one tag of a DKIM tag-list (RFC 6376 section 3.2) into out,
+ * white space left out, cut to fit; "" when absent.  Tag names are
+ * case-sensitive.
+ */
+static void
+tag_value(const char *v, const char *tag, char *out, size_t outsz)
+{
+	const char	*name, *end;
+	size_t		 nlen, o = 0;
+
+	out[0] = '\0';
+	while (*v != '\0') {
+		while (*v == ' ' || *v == '\t' || *v == '\r' || *v == '\n')
+			v++;
+		name = v;
+		while (*v != '\0' && *v != '=' && *v != ';' && *v != ' ' &&
+		    *v != '\t' && *v != '\r' && *v != '\n')
+			v++;
+		nlen = (size_t)(v - name);
+		while (*v == ' ' || *v == '\t' || *v == '\r' || *v == '\n')
+			v++;
+		if ((end = strchr(v, ';')) == NULL)
+			end = v + strlen(v);
+		if (*v == '=' && nlen == strlen(tag) &&
+		    strncmp(name, tag, nlen) == 0) {
+			for (v++; v < end && o + 1 < outsz; v++)
+				if (*v != ' ' && *v != '\t' && *v != '\r' &&
+				    *v != '\n')
+					out[o++] = *v;
+			out[o] = '\0';
+			return;
+		}
+		v = *end != '\0' ? end + 1 : end;
+	}
+}
+
+/* Note a DKIM-Signature field (the first max_signatures kept). */
+static void
+note_signature(struct mt_dkimv_msg *m, const char *value)
+{
+	struct dkimv_seen	*s;
+
+	if (m->nseen++ >= m->d->opts.max_signatures)
+		return;
+	if (m->seen == NULL && (m->seen = calloc(m->d->opts.max_signatures,
+	    sizeof(*m->seen))) == NULL)
+		return;		/* the count is what matters */
+	s = &m->seen[m->nseen - 1];
+	tag_value(value, "d", s->domain, sizeof(s->domain));
+	tag_value(value, "s", s->selector, sizeof(s->selector));
+	tag_value(value, "a", s->algorithm, sizeof(s->algorithm));
+	tag_value(value, "b", s->header_b, sizeof(s->header_b));
 }
 
 struct mt_dkimv_msg *
@@ -426,8 +525,13 @@ dkimv_msg_new(struct mt_dkimv *d, const char *id)
 	return m;
 
 fail:
-	mt_log(LOG_WARNING, "%s dkim verifier not started (libopendkim "
-	    "status %d)", m != NULL ? m->id : "-", st);
+	{
+		char	 detail[128];
+
+		snprintf(detail, sizeof(detail), "%s (libopendkim status %d)",
+		    m != NULL ? m->id : "-", st);
+		mt_burst_hit(&burst_start, LOG_WARNING, detail);
+	}
 	dkimv_msg_free(m);
 	return NULL;
 }
@@ -444,6 +548,7 @@ dkimv_msg_free(struct mt_dkimv_msg *m)
 	for (i = 0; i < m->nlookups; i++)
 		free(m->lookups[i].name);
 	free(m->lookups);
+	free(m->seen);
 	free(m->hbuf);
 	free(m);
 }
@@ -459,8 +564,9 @@ dkimv_msg_header(struct mt_dkimv_msg *m, const char *name, const char *value)
 		return -1;
 	if (m->failed)
 		return -1;
-	if (m->eoh_done || m->ended) {
-		msg_fail(m, "header after end of headers", DKIM_STAT_INVALID);
+	if (m->ended) {
+		msg_fail(m, "header after end of verification",
+		    DKIM_STAT_INVALID);
 		return -1;
 	}
 	if (name == NULL || value == NULL)
@@ -469,12 +575,23 @@ dkimv_msg_header(struct mt_dkimv_msg *m, const char *name, const char *value)
 	vlen = strlen(value);
 	if (nlen == 0)
 		return 0;	/* nothing libopendkim could hash */
+	if (strcasecmp(name, DKIM_SIGNHEADER) == 0)
+		note_signature(m, value);
+	if (m->limit != NULL)
+		return 0;
+	if (m->eoh_done) {
+		msg_limit(m, MT_DKIMV_LIMIT_LATE);
+		return 0;
+	}
 	m->nheaders++;
 	m->header_bytes += nlen + 1 + vlen;
-	if (m->nheaders > MT_DKIMV_MAX_HEADERS ||
-	    m->header_bytes > MT_DKIMV_MAX_HEADER_BYTES) {
-		msg_fail(m, "header limit exceeded", DKIM_STAT_NORESOURCE);
-		return -1;
+	if (m->nheaders > MT_DKIMV_MAX_HEADERS) {
+		msg_limit(m, MT_DKIMV_LIMIT_COUNT);
+		return 0;
+	}
+	if (m->header_bytes > MT_DKIMV_MAX_HEADER_BYTES) {
+		msg_limit(m, MT_DKIMV_LIMIT_BYTES);
+		return 0;
 	}
 
 	/* "Name:value", each bare LF made CRLF: at most twice the value. */
@@ -526,7 +643,7 @@ dkimv_msg_eoh(struct mt_dkimv_msg *m)
 		return -1;
 	if (m->failed)
 		return -1;
-	if (m->eoh_done)
+	if (m->eoh_done || m->limit != NULL)
 		return 0;
 	m->eoh_done = 1;
 	dkimv_current = m;
@@ -556,7 +673,11 @@ dkimv_msg_body(struct mt_dkimv_msg *m, const unsigned char *buf, size_t len)
 		return -1;
 	if (m->failed)
 		return -1;
-	if (m->ended || (!m->eoh_done && dkimv_msg_eoh(m) != 0))
+	if (m->ended)
+		return -1;
+	if (m->limit != NULL)
+		return 0;
+	if (!m->eoh_done && dkimv_msg_eoh(m) != 0)
 		return -1;
 	if (m->nosig || len == 0)
 		return 0;
@@ -836,6 +957,50 @@ fill_sig(struct mt_dkimv_msg *m, DKIM_SIGINFO *sig, struct mt_dkim_sig *s)
 	sig_result(m, sig, s);
 }
 
+/*
+ * The header section went over a cap: each signature seen is permerror
+ * (RFC 8601 section 2.7.1: it could not be verified, and never will be on
+ * this copy), with its own d=, s=, a= and b=; no signature at all is
+ * "none", as for any unsigned message.
+ */
+static int
+unverified(const struct mt_dkimv_msg *m, struct mt_dkim_sig *sigs,
+    size_t max, size_t *nsigs)
+{
+	const struct dkimv_seen	*s;
+	size_t			 i, out;
+
+	out = m->nseen < max ? m->nseen : max;
+	if (out > m->d->opts.max_signatures)
+		out = m->d->opts.max_signatures;
+	for (i = 0; i < out; i++) {
+		memset(&sigs[i], 0, sizeof(sigs[i]));
+		if (m->seen != NULL) {
+			s = &m->seen[i];
+			copy_field(sigs[i].domain, sizeof(sigs[i].domain),
+			    (const unsigned char *)s->domain);
+			copy_field(sigs[i].selector, sizeof(sigs[i].selector),
+			    (const unsigned char *)s->selector);
+			copy_field(sigs[i].algorithm,
+			    sizeof(sigs[i].algorithm),
+			    (const unsigned char *)s->algorithm);
+			copy_field(sigs[i].header_b, sizeof(sigs[i].header_b),
+			    (const unsigned char *)s->header_b);
+		}
+		sigs[i].result = MT_DKIM_PERMERROR;
+		snprintf(sigs[i].reason, sizeof(sigs[i].reason),
+		    "not verified: %s", m->limit);
+	}
+	*nsigs = out;
+	return m->nseen > 0 ? 1 : 0;
+}
+
+const char *
+dkimv_msg_limit(const struct mt_dkimv_msg *m)
+{
+	return m != NULL ? m->limit : NULL;
+}
+
 int
 dkimv_msg_end(struct mt_dkimv_msg *m, struct mt_dkim_sig *sigs, size_t max,
     size_t *nsigs)
@@ -856,6 +1021,8 @@ dkimv_msg_end(struct mt_dkimv_msg *m, struct mt_dkim_sig *sigs, size_t max,
 		(void)dkimv_msg_eoh(m);
 	if (m->failed)
 		goto failed;
+	if (m->limit != NULL)
+		return unverified(m, sigs, max, nsigs);
 	if (m->nosig)
 		return 0;
 

@@ -964,6 +964,8 @@ run_dkim(struct mt_conn *c)
 	struct mt_msg_rec	*msg = &c->cur->msg;
 	struct mt_dkim_sig	*sigs;
 	size_t			 max = c->cfg->dkim_max_signatures, n = 0;
+	const char		*limit;
+	char			 why[96];
 	int			 rc;
 
 	if (c->dkim == NULL)
@@ -973,6 +975,17 @@ run_dkim(struct mt_conn *c)
 		return;
 	}
 	rc = dkimv_msg_end(c->dkim, sigs, max, &n);
+	/*
+	 * A header section over the verifier's caps is this message's
+	 * result (permerror per signature, or none), not a failure: noted in
+	 * messages.error so that an unsigned message says why it was not
+	 * looked at, but on_error does not apply.
+	 */
+	if (rc >= 0 && (limit = dkimv_msg_limit(c->dkim)) != NULL &&
+	    !MT_BYTES_ISSET(&msg->error)) {
+		snprintf(why, sizeof(why), "DKIM not verified: %s", limit);
+		(void)mt_bytes_setstr(&msg->error, why, 256);
+	}
 	dkimv_msg_free(c->dkim);
 	c->dkim = NULL;
 	if (rc < 0) {

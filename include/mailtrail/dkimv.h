@@ -81,12 +81,21 @@ struct mt_dkimv_opts {
 
 /*
  * Caps on what one message may feed (header fields, and their bytes with
- * the names).  Beyond either, verification stops and dkimv_msg_end()
- * returns -1 ("header limit exceeded"): verifying a partial header would
- * defeat signatures that sign a field more often than it occurs.
+ * the names).  Beyond either, or when a field arrives after the end of
+ * headers, the message is not verified: verifying a partial header would
+ * defeat signatures that sign a field more often than it occurs.  That is
+ * the message's result, not a failure: the feeding calls return 0, nothing
+ * more goes to the library, and dkimv_msg_end() reports each
+ * DKIM-Signature field seen (also those past the cap) as permerror, reason
+ * "not verified: too many headers" (or one of the other MT_DKIMV_LIMIT_*
+ * texts), or "none" (0) when there was none; dkimv_msg_limit() says which
+ * cap was hit.  Logged once per burst.
  */
 #define MT_DKIMV_MAX_HEADERS		1000
 #define MT_DKIMV_MAX_HEADER_BYTES	(1024 * 1024)
+#define MT_DKIMV_LIMIT_COUNT		"too many headers"
+#define MT_DKIMV_LIMIT_BYTES		"header section too large"
+#define MT_DKIMV_LIMIT_LATE		"header after end of headers"
 
 struct mt_dkimv;
 struct mt_dkimv_msg;
@@ -112,10 +121,18 @@ int	 dkimv_msg_body(struct mt_dkimv_msg *m, const unsigned char *buf,
  * first max signatures (top first, and at most opts.max_signatures) are
  * verified; the others are not even looked up.  Returns 0 when the message
  * carried no signature (*nsigs = 0: "none"), 1 when it did, -1 on an
- * internal failure (reason in sigs[0].reason when max > 0, *nsigs = 0).
+ * internal failure (reason in sigs[0].reason when max > 0, *nsigs = 0):
+ * out of memory, a library error, a call out of order.  A header section
+ * over a cap is not one (see above).
  */
 int	 dkimv_msg_end(struct mt_dkimv_msg *m, struct mt_dkim_sig *sigs,
 	    size_t max, size_t *nsigs);
+
+/*
+ * The cap the message's header section hit (one of MT_DKIMV_LIMIT_*, a
+ * static string), or NULL when none was.
+ */
+const char *dkimv_msg_limit(const struct mt_dkimv_msg *m);
 
 /* Free.  NULL is a no-op. */
 void	 dkimv_msg_free(struct mt_dkimv_msg *m);

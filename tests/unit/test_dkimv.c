@@ -40,6 +40,7 @@
 #include "corpus.h"
 #include "mailtrail/clock.h"
 #include "mailtrail/dkimv.h"
+#include "mailtrail/log.h"
 #include "mailtrail/resolver.h"
 
 #define TIMEOUT_MS	400	/* key lookups of one message, in these tests */
@@ -1199,19 +1200,55 @@ test_header_limits(void **state)
 	int			 rc = 0;
 
 	(void)state;
-	/* Too many fields. */
+	/*
+	 * Too many fields, none a signature: the message's result is "none"
+	 * (0), not an internal failure (-1); the cap is reported.
+	 */
 	m = dkimv_msg_new(d, "T");
 	assert_non_null(m);
 	for (i = 0; i < MT_DKIMV_MAX_HEADERS && rc == 0; i++)
 		rc = dkimv_msg_header(m, "X-Filler", " x");
 	assert_int_equal(rc, 0);
-	assert_int_equal(dkimv_msg_header(m, "X-Filler", " x"), -1);
-	assert_int_equal(dkimv_msg_eoh(m), -1);
+	assert_null(dkimv_msg_limit(m));
+	assert_int_equal(dkimv_msg_header(m, "X-Filler", " x"), 0);
+	assert_int_equal(dkimv_msg_header(m, "X-Filler", " x"), 0);
+	assert_int_equal(dkimv_msg_eoh(m), 0);
 	assert_int_equal(dkimv_msg_body(m, (const unsigned char *)"x", 1),
-	    -1);
-	assert_int_equal(dkimv_msg_end(m, sigs, MAXSIGS, &n), -1);
+	    0);
+	n = 99;
+	assert_int_equal(dkimv_msg_end(m, sigs, MAXSIGS, &n), 0);
 	assert_int_equal(n, 0);
-	assert_string_equal(sigs[0].reason, "header limit exceeded");
+	assert_non_null(dkimv_msg_limit(m));
+	assert_string_equal(dkimv_msg_limit(m), "too many headers");
+	dkimv_msg_free(m);
+
+	/*
+	 * Too many fields with signatures (one before the cap, one after):
+	 * each is permerror "not verified", with its own d= and s=.
+	 */
+	m = dkimv_msg_new(d, "T");
+	assert_non_null(m);
+	assert_int_equal(dkimv_msg_header(m, "DKIM-Signature", " v=1; "
+	    "a=rsa-sha256; d=example.com;\n\ts=sel1; h=from; bh=AAAA; "
+	    "b=ABCD\n\tEFGHIJ"), 0);
+	for (i = 0; i < MT_DKIMV_MAX_HEADERS; i++)
+		assert_int_equal(dkimv_msg_header(m, "X-Filler", " x"), 0);
+	assert_int_equal(dkimv_msg_header(m, "dkim-signature", " v=1; "
+	    "a=ed25519-sha256; d = example.org ; s=s2; bh=AAAA; b=AAAA"), 0);
+	assert_int_equal(dkimv_msg_eoh(m), 0);
+	assert_int_equal(dkimv_msg_end(m, sigs, MAXSIGS, &n), 1);
+	assert_int_equal(n, 2);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(sigs[i].result, MT_DKIM_PERMERROR);
+		assert_string_equal(sigs[i].reason,
+		    "not verified: too many headers");
+	}
+	assert_string_equal(sigs[0].domain, "example.com");
+	assert_string_equal(sigs[0].selector, "sel1");
+	assert_string_equal(sigs[0].algorithm, "rsa-sha256");
+	assert_string_equal(sigs[0].header_b, "ABCDEFGH");
+	assert_string_equal(sigs[1].domain, "example.org");
+	assert_string_equal(sigs[1].selector, "s2");
 	dkimv_msg_free(m);
 
 	/* Too many bytes: one 1 MB field. */
@@ -1221,9 +1258,9 @@ test_header_limits(void **state)
 	big[MT_DKIMV_MAX_HEADER_BYTES + 1] = '\0';
 	m = dkimv_msg_new(d, "T");
 	assert_non_null(m);
-	assert_int_equal(dkimv_msg_header(m, "X-Big", big), -1);
-	assert_int_equal(dkimv_msg_end(m, sigs, MAXSIGS, &n), -1);
-	assert_string_equal(sigs[0].reason, "header limit exceeded");
+	assert_int_equal(dkimv_msg_header(m, "X-Big", big), 0);
+	assert_int_equal(dkimv_msg_end(m, sigs, MAXSIGS, &n), 0);
+	assert_string_equal(dkimv_msg_limit(m), "header section too large");
 	dkimv_msg_free(m);
 
 	/* Just under the byte cap is fine (and folded at every byte). */
@@ -1243,6 +1280,59 @@ test_header_limits(void **state)
 	resolver_free(r);
 }
 
+/*
+ * A sender who sends message after message over the caps gets at most one
+ * log line per burst (STYLE 8), not one WARNING per message.
+ */
+static void
+test_limit_logged_once(void **state)
+{
+	struct mt_resolver	*r = resolver_new_table();
+	struct mt_dkimv		*d = verifier(r, 5);
+	struct mt_dkim_sig	 sigs[MAXSIGS];
+	struct mt_dkimv_msg	*m;
+	char			 path[] = "/tmp/test_dkimv_log.XXXXXX", line[512];
+	FILE			*f;
+	size_t			 i, j, n;
+	int			 fd, saved, lines = 0, warnings = 0;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	(void)unlink(path);
+	saved = dup(STDERR_FILENO);
+	assert_true(saved >= 0);
+	mt_log_open("test_dkimv", 1, LOG_MAIL);
+	mt_log_set(LOG_DEBUG, LOG_MAIL);
+	assert_int_equal(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+	for (i = 0; i < 50; i++) {
+		m = dkimv_msg_new(d, "T");
+		assert_non_null(m);
+		for (j = 0; j <= MT_DKIMV_MAX_HEADERS; j++)
+			(void)dkimv_msg_header(m, "X-Filler", " x");
+		assert_true(dkimv_msg_end(m, sigs, MAXSIGS, &n) >= 0);
+		dkimv_msg_free(m);
+	}
+	assert_int_equal(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+	close(saved);
+	mt_log_set(LOG_INFO, LOG_MAIL);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	f = fdopen(fd, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		printf("# log: %s", line);
+		lines++;
+		if (strstr(line, "warning") != NULL)
+			warnings++;
+	}
+	fclose(f);
+	dkimv_free(d);
+	resolver_free(r);
+	if (lines > 1 || warnings > 0)
+		fail_msg("50 messages over the cap: got %d log lines (%d "
+		    "warnings), want at most 1 (no warning)", lines, warnings);
+}
+
 static void
 test_call_order(void **state)
 {
@@ -1258,9 +1348,11 @@ test_call_order(void **state)
 	assert_int_equal(dkimv_msg_header(m, "From", " a@example.com"), 0);
 	assert_int_equal(dkimv_msg_eoh(m), 0);
 	assert_int_equal(dkimv_msg_eoh(m), 0);	/* twice: harmless */
+	assert_int_equal(dkimv_msg_header(m, "To", " b@example.com"), 0);
+	assert_int_equal(dkimv_msg_end(m, sigs, MAXSIGS, &n), 0);
+	assert_string_equal(dkimv_msg_limit(m), "header after end of headers");
+	/* After the end, a header is a caller's error. */
 	assert_int_equal(dkimv_msg_header(m, "To", " b@example.com"), -1);
-	assert_int_equal(dkimv_msg_end(m, sigs, MAXSIGS, &n), -1);
-	assert_string_equal(sigs[0].reason, "header after end of headers");
 	dkimv_msg_free(m);
 
 	/* Body without end of headers: the end of headers is implied. */
@@ -1807,6 +1899,7 @@ main(void)
 		cmocka_unit_test(test_unsigned),
 		cmocka_unit_test(test_broken_signatures),
 		cmocka_unit_test(test_header_limits),
+		cmocka_unit_test(test_limit_logged_once),
 		cmocka_unit_test(test_signed_cases),
 		cmocka_unit_test(test_two_signatures),
 		cmocka_unit_test(test_shared_deadline),

@@ -21,7 +21,9 @@
 
 #include "mailtrail/config.h"
 #include "mailtrail/delivery.h"
+#include "mailtrail/dkimv.h"
 #include "mailtrail/journal.h"
+#include "mailtrail/resolver.h"
 #include "mailtrail/txn.h"
 
 #define MAXSEEN	16
@@ -34,6 +36,9 @@ struct seen {
 	enum mt_stage	 stage;
 	char		 mail_from[64], mail_args[64], qid[32], mid[64];
 	char		 parent[64], client[64], helo[64], error[128];
+	char		 dkim[16], authres[512];
+	char		 dkim_reason[128];
+	size_t		 n_dkim;
 	char		 tls_version[32], auth_authen[32];
 	size_t		 subject_len, n_rcpts, rcpt_dropped, n_edits;
 	unsigned	 truncations, n_messages;
@@ -128,6 +133,14 @@ ts_write(struct mt_store *st, const struct mt_record *rec, char *err,
 		CP(s->mid, &m->message_id);
 		CP(s->parent, &m->parent_id);
 		CP(s->error, &m->error);
+		CP(s->authres, &m->authres);
+		snprintf(s->dkim, sizeof(s->dkim), "%s",
+		    record_dkim_summary(m) != NULL ? record_dkim_summary(m) :
+		    "");
+		s->n_dkim = m->n_dkim;
+		if (m->n_dkim > 0)
+			snprintf(s->dkim_reason, sizeof(s->dkim_reason), "%s",
+			    m->dkim[0].reason);
 		s->subject_len = m->hdr_subject.len;
 		if (m->hdr_subject.data != NULL)
 			memcpy(s->subject, m->hdr_subject.data,
@@ -704,6 +717,85 @@ test_forged_authres(void **state)
 	assert_int_equal(find_msg(1)->eaction[0], MT_EDIT_KEPT);
 }
 
+/*
+ * A header section over the DKIM verifier's caps (1,001 short fields) is
+ * the message's result, not an internal failure: under on_error=tempfail
+ * the message is accepted, the journal says why DKIM was not verified, and
+ * Authentication-Results says dkim=none (unsigned) or permerror (signed).
+ */
+static void
+test_dkim_header_cap_not_a_failure(void **state)
+{
+	struct fixture		*f = *state;
+	struct macro_set	 ms = { { NULL } };
+	struct mt_dkimv_opts	 dopts = { 5, 1024, 2000 };
+	struct mt_resolver	*r;
+	struct mt_dkimv		*d;
+	struct mt_ctx		 ctx;
+	struct mt_conn		*c;
+	struct sockaddr_in	 sin = v4("192.0.2.40", 40000);
+	struct mt_macros	 m = { get_macro, &ms };
+	char			*from[] = { "<alice@example.org>", NULL };
+	const struct seen	*a;
+	char			 err[256];
+	int			 k, signed_msg;
+	size_t			 i;
+
+	r = resolver_new_table();
+	assert_non_null(r);
+	d = dkimv_new(&dopts, r, err, sizeof(err));
+	assert_non_null(d);
+	assert_int_equal(config_set(f->cfg, "on_error", "tempfail", err,
+	    sizeof(err)), 0);
+	assert_int_equal(config_set(f->cfg, "dkim.enabled", "yes", err,
+	    sizeof(err)), 0);
+	for (k = 0; k < 2; k++) {
+		signed_msg = k == 1;
+		memset(&ctx, 0, sizeof(ctx));
+		ctx.journal = f->j;
+		ctx.dkimv = d;
+		c = conn_new(f->cfg, &ctx);
+		assert_non_null(c);
+		conn_connect(c, "client.example.org", (struct sockaddr *)&sin,
+		    &m);
+		conn_helo(c, "client.example.org", &m);
+		conn_mail(c, from, &m);
+		if (signed_msg)
+			conn_header(c, "DKIM-Signature", " v=1; a=rsa-sha256; "
+			    "d=example.org; s=sel; h=from; bh=AAAA; b=AAAA");
+		for (i = 0; i < 1001; i++)
+			conn_header(c, "X-Filler", " 0123456789");
+		conn_header(c, "From", " alice@example.org");
+		conn_eoh(c, &m);
+		conn_body(c, (const unsigned char *)"hi\r\n", 4);
+		assert_int_equal(finish(c, &ms, NULL), MT_REPLY_CONTINUE);
+		conn_close(c);
+		a = find_msg(k);
+		printf("# %s: outcome %d error \"%s\" dkim %s authres \"%s\"\n",
+		    signed_msg ? "signed" : "unsigned", a->outcome, a->error,
+		    a->dkim, a->authres);
+		assert_int_equal(a->outcome, MT_OUTCOME_ACCEPTED);
+		assert_string_equal(a->error,
+		    "DKIM not verified: too many headers");
+		if (signed_msg) {
+			assert_string_equal(a->dkim, "permerror");
+			assert_int_equal(a->n_dkim, 1);
+			assert_string_equal(a->dkim_reason,
+			    "not verified: too many headers");
+			assert_non_null(strstr(a->authres, "dkim=permerror"));
+			assert_non_null(strstr(a->authres,
+			    "reason=\"not verified: too many headers\""));
+			assert_non_null(strstr(a->authres,
+			    "header.d=example.org"));
+		} else {
+			assert_string_equal(a->dkim, "none");
+			assert_non_null(strstr(a->authres, "dkim=none"));
+		}
+	}
+	dkimv_free(d);
+	resolver_free(r);
+}
+
 
 /* ------------------------------------------------------------ bounces */
 
@@ -968,6 +1060,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_eight_bit_kept_exactly,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_dkim_header_cap_not_a_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_journal_failure_on_error,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forged_authres, setup,
