@@ -79,11 +79,31 @@ is_domain(const char *s, size_t len)
 }
 
 int
+authres_id_char(int c)
+{
+	return isalnum(c) || (c != 0 && strchr("!#$%&'*+-^_`{|}~", c) != NULL);
+}
+
+/*
+ * A dot-atom of characters that are both atext (RFC 5322) and token
+ * characters (RFC 2045): what we write bare and what authres_claims()
+ * and authres_parse() read back as one token.
+ */
+int
 authres_valid_authserv_id(const char *s)
 {
-	size_t	 len = strlen(s);
+	size_t	 i, len = strlen(s);
 
-	return len > 0 && len <= 255 && is_dot_atom(s, len);
+	if (len == 0 || len > 255 || s[0] == '.' || s[len - 1] == '.')
+		return 0;
+	for (i = 0; i < len; i++) {
+		if (s[i] == '.') {
+			if (s[i + 1] == '.')
+				return 0;
+		} else if (!authres_id_char((unsigned char)s[i]))
+			return 0;
+	}
+	return 1;
 }
 
 /* ------------------------------------------------------------ building */
@@ -148,6 +168,45 @@ prop(struct out *o, const char *key, const char *value)
 	puts_(o, key);
 	puts_(o, "=");
 	puts_(o, value);
+}
+
+/*
+ * "key=value" where value is a stranger's bytes: written bare when it is
+ * an RFC 2045 token, else as a quoted-string (RFC 8601 section 2.2: pvalue
+ * is a value, token / quoted-string) so that it parses back as it was.
+ * Values with bytes a quoted-string cannot carry (controls, 8-bit) are
+ * left out.
+ */
+static void
+pval(struct out *o, const char *key, const char *value)
+{
+	char		 q[2 * 256 + 3];
+	size_t		 i, n = 0, len = strlen(value);
+	int		 bare = len > 0;
+
+	if (len == 0 || len > 256)
+		return;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)value[i];
+
+		if (c < 0x20 || c > 0x7e)
+			return;
+		if (!is_token(c))
+			bare = 0;
+	}
+	if (bare) {
+		prop(o, key, value);
+		return;
+	}
+	q[n++] = '"';
+	for (i = 0; i < len; i++) {
+		if (value[i] == '"' || value[i] == '\\')
+			q[n++] = '\\';
+		q[n++] = value[i];
+	}
+	q[n++] = '"';
+	q[n] = '\0';
+	prop(o, key, q);
 }
 
 static void
@@ -216,13 +275,12 @@ authres_build(char *buf, size_t bufsz, const char *authserv_id,
 			reason(&o, sigs[i].reason);
 		if (is_domain(sigs[i].domain, strlen(sigs[i].domain)))
 			prop(&o, "header.d", sigs[i].domain);
-		if (is_dot_atom(sigs[i].selector, strlen(sigs[i].selector)))
-			prop(&o, "header.s", sigs[i].selector);
-		/* b= is base64: keep those characters only. */
+		pval(&o, "header.s", sigs[i].selector);
+		/* b= is base64: keep those characters only ('/' is quoted). */
 		snprintf(b, sizeof(b), "%.8s", sigs[i].header_b);
 		if (b[0] != '\0' && strspn(b, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 		    "abcdefghijklmnopqrstuvwxyz0123456789+/") == strlen(b))
-			prop(&o, "header.b", b);
+			pval(&o, "header.b", b);
 	}
 	if (spf == NULL && !dkim_done && n == 0) {
 		puts_(&o, ";");

@@ -60,6 +60,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "mailtrail/authres.h"
 #include "mailtrail/cidr.h"
 #include "mailtrail/config.h"
 #include "mailtrail/escape.h"
@@ -247,7 +248,8 @@ static const struct conf_option options[] = {
 	  .offset = F(authserv_id), .def = "", .check = check_authserv_id,
 	  .flags = OPTF_HOSTNAME,
 	  .allowed = "\"\" or a dot-atom of letters, digits and "
-	    "!#$%&'*+-/=?^_`{|}~, at most 255 characters",
+	    "!#$%&'*+-^_`{|}~ (one RFC 2045 token: no / = ?), at most 255 "
+	    "characters",
 	  .doc = "authserv-id of our Authentication-Results headers "
 	    "(RFC 8601); \"\" = this host's name." },
 	{ .path = "authres.remove_forged", .type = OPT_BOOL,
@@ -391,6 +393,8 @@ struct loader {
 	size_t			 len;
 	char			*err;
 	size_t			 errlen;
+	int			 host_id_line;	/* authserv_id set to "" here;
+						   -1 when set to a value */
 };
 
 /* ------------------------------------------------------------ table access */
@@ -721,16 +725,6 @@ check_header_name(const char *v, char *why, size_t whylen)
 	return 0;
 }
 
-/* RFC 5322 atext. */
-static int
-is_atext(int c)
-{
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9'))
-		return 1;
-	return c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
-}
-
 int
 config_tz_parse(const char *v, int *local, int *offset_s)
 {
@@ -775,8 +769,11 @@ check_tz(const char *v, char *why, size_t whylen)
 }
 
 /*
- * RFC 8601 authserv-id is a "value" (token or quoted-string); we only emit
- * the dot-atom form, which is also a valid domain name when it is one.
+ * RFC 8601 authserv-id is a "value" (token or quoted-string).  We write it
+ * bare and match forged headers by reading one token, so we accept only a
+ * dot-atom that is also a token (authres_valid_authserv_id): '/', '=' and
+ * '?' are atext but not token characters, and an id holding one could
+ * never be matched (forged headers claiming it would stay).
  */
 static int
 check_authserv_id(const char *v, char *why, size_t whylen)
@@ -796,27 +793,46 @@ check_authserv_id(const char *v, char *why, size_t whylen)
 				    "two dots in a row");
 			continue;
 		}
-		if (!is_atext((unsigned char)v[i]))
-			return why_set(why, whylen,
-			    "character not allowed in an authserv-id");
+		if (!authres_id_char((unsigned char)v[i])) {
+			if ((unsigned char)v[i] > 0x20 &&
+			    (unsigned char)v[i] < 0x7f)
+				return why_set(why, whylen, "character '%c' "
+				    "not allowed in an authserv-id (it must "
+				    "read back as one RFC 2045 token)", v[i]);
+			if (v[i] == ' ' || v[i] == '\t')
+				return why_set(why, whylen, "white space not "
+				    "allowed in an authserv-id");
+			return why_set(why, whylen, "byte 0x%02x not allowed "
+			    "in an authserv-id", (unsigned char)v[i]);
+		}
 	}
 	return 0;
 }
 
 /*
- * The host name as an authserv-id.
- * XXX when the kernel's host name is unset or not a valid authserv-id we
- * fall back to "localhost"; mailtrail.conf(5) tells the administrator to
- * set authres.authserv_id explicitly on gateways.
+ * The kernel's host name as the authserv-id, when it can serve as one:
+ * set, a valid authserv-id, and not "localhost" (every unconfigured host
+ * shares that name, so a header claiming it says nothing about who
+ * checked).  0, or -1 with why.
  */
-static void
-host_authserv_id(char *buf, size_t bufsz)
+static int
+host_authserv_id(char *buf, size_t bufsz, char *why, size_t whylen)
 {
+	char	 reason[CONFIG_WHY_MAX];
+
 	if (gethostname(buf, bufsz) != 0)
 		buf[0] = '\0';
 	buf[bufsz - 1] = '\0';
-	if (buf[0] == '\0' || check_authserv_id(buf, NULL, 0) != 0)
-		snprintf(buf, bufsz, "localhost");
+	if (buf[0] == '\0')
+		return why_set(why, whylen, "this host has no name");
+	if (check_authserv_id(buf, reason, sizeof(reason)) != 0)
+		return why_set(why, whylen, "this host's name cannot serve: "
+		    "%s", reason);
+	if (strcasecmp(buf, "localhost") == 0 ||
+	    strncasecmp(buf, "localhost.", 10) == 0)
+		return why_set(why, whylen, "this host is called \"%s\"",
+		    buf);
+	return 0;
 }
 
 /* ------------------------------------------------------------ setters */
@@ -836,10 +852,16 @@ opt_set_string(struct mt_config *cfg, const struct conf_option *o,
 	if (o->check != NULL && o->check(text, reason, sizeof(reason)) != 0)
 		return why_set(why, whylen, "bad value \"%s\": %s",
 		    show(esc, sizeof(esc), text), reason);
-	if ((o->flags & OPTF_HOSTNAME) && *text == '\0') {
-		host_authserv_id(host, sizeof(host));
+	/*
+	 * The built-in default falls back to "localhost" on a host without a
+	 * usable name; a configuration file that leaves the option empty
+	 * there is refused by config_load(), naming the option.
+	 */
+	if ((o->flags & OPTF_HOSTNAME) && *text == '\0' &&
+	    host_authserv_id(host, sizeof(host), reason, sizeof(reason)) != 0)
+		snprintf(host, sizeof(host), "localhost");
+	if ((o->flags & OPTF_HOSTNAME) && *text == '\0')
 		text = host;
-	}
 	if ((copy = strdup(text)) == NULL)
 		return why_set(why, whylen, "out of memory");
 	free(*str_at(cfg, o));
@@ -1418,6 +1440,9 @@ ld_apply(struct loader *ld, const struct conf_option *o,
 		if (opt_set_text(ld->cfg, o, config_setting_get_string(s),
 		    why, sizeof(why)) != 0)
 			goto bad_value;
+		if (o->flags & OPTF_HOSTNAME)
+			ld->host_id_line = *config_setting_get_string(s) ==
+			    '\0' ? (int)line : -1;
 		return 0;
 	}
 
@@ -1652,6 +1677,7 @@ config_load(const char *path, char *err, size_t errlen)
 	struct loader	 ld;
 	config_t	 lc;
 	char		*text, key[CONFIG_KEY_MAX];
+	char		 host[HOST_NAME_MAX_TEXT + 2], why[CONFIG_WHY_MAX];
 	size_t		 len;
 	unsigned	 first;
 	int		 ok;
@@ -1697,6 +1723,21 @@ config_load(const char *path, char *err, size_t errlen)
 	config_destroy(&lc);
 	free(text);
 
+	/* authres.authserv_id left to the host name, which cannot serve. */
+	if (ok && ld.host_id_line >= 0 && host_authserv_id(host,
+	    sizeof(host), why, sizeof(why)) != 0) {
+		if (ld.host_id_line > 0)
+			fmt_error(err, errlen, "%s:%d: authres.authserv_id: "
+			    "\"\" stands for the host name, but %s; set it "
+			    "(e.g. to the gateway's domain name)", path,
+			    ld.host_id_line, why);
+		else
+			fmt_error(err, errlen, "%s: authres.authserv_id: not "
+			    "set, and the host name cannot stand for it: %s; "
+			    "set it (e.g. to the gateway's domain name)",
+			    path, why);
+		ok = 0;
+	}
 	if (ok && (ld.cfg->path = strdup(path)) == NULL) {
 		fmt_error(err, errlen, "%s: out of memory", path);
 		ok = 0;

@@ -16,8 +16,17 @@
 #include "mailtrail/dkimv.h"
 #include "mailtrail/spf.h"
 
-/* 1 when s is a valid authserv-id (an RFC 5322 dot-atom / value token). */
+/*
+ * 1 when s is an authserv-id we can write and match: a dot-atom (RFC 5322)
+ * that is also one RFC 2045 token, i.e. labels of letters, digits and
+ * !#$%&'*+-^_`{|}~ separated by single dots, at most 255 characters.
+ * ('/', '=' and '?' are atext but end a token: a header claiming such an
+ * id would not be read back as claiming it.)
+ */
 int	 authres_valid_authserv_id(const char *s);
+
+/* 1 when c may appear in an authserv-id (besides the separating dots). */
+int	 authres_id_char(int c);
 
 /*
  * Build the header value (without "Authentication-Results:") into out.

@@ -55,6 +55,38 @@ out=$("$BIN" -n -p inet:8891@127.0.0.1 -j /tmp/j.db 2>&1)
 is "$?" 0 "-p and -j set the socket and the journal"
 like "$out" 'socket = "inet:8891@127.0.0.1"' "-p shows in the effective values"
 
+# An authserv-id we could not match in a forged header is refused, naming
+# the character (issue 11: '/', '=' and '?' are atext but end a token).
+printf 'authres = {\n  authserv_id = "mx/1.example.org";\n};\n' >"$T/authserv.conf"
+out=$("$BIN" -n -c "$T/authserv.conf" 2>&1)
+is "$?" 78 "an authserv-id with '/' is refused"
+like "$out" "authserv.conf:2: authres.authserv_id: .*character '/' not allowed" \
+    "FILE:LINE: KEY and the character"
+out=$("$BIN" -n -o 'authres.authserv_id=a=b' 2>&1)
+is "$?" 78 "an authserv-id with '=' is refused (-o)"
+
+# Left to the host name, on a host called "localhost": refused, not a
+# silent "localhost" (a private UTS namespace; the machine's name is kept).
+if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null; then
+	printf 'authres = {\n  authserv_id = "";\n};\n' >"$T/hostid.conf"
+	out=$(unshare --uts sh -c 'hostname localhost &&
+	    exec "$0" -n -c "$1"' "$BIN" "$T/hostid.conf" 2>&1)
+	is "$?" 78 "authserv_id \"\" on a host called localhost is refused"
+	like "$out" "hostid.conf:2: authres.authserv_id: .*localhost" \
+	    "the error names the option and the host name"
+	printf 'on_error = "accept";\n' >"$T/noid.conf"
+	# hostname(1) refuses such a name; the kernel takes it.
+	out=$(unshare --uts sh -c 'printf bad/name >/proc/sys/kernel/hostname &&
+	    exec "$0" -n -c "$1"' "$BIN" "$T/noid.conf" 2>&1)
+	is "$?" 78 "authserv_id unset on a host whose name has '/' is refused"
+	like "$out" "noid.conf: authres.authserv_id: not set.*'/'" \
+	    "the error says the host name cannot stand for it"
+	out=$(unshare --uts sh -c 'hostname gw1.example.org &&
+	    exec "$0" -n -c "$1"' "$BIN" "$T/noid.conf" 2>&1)
+	is "$?" 0 "authserv_id unset on a host with a usable name is fine"
+	like "$out" 'authserv_id = "gw1.example.org"' "the host name is used"
+fi
+
 out=$("$BIN" -x 2>&1)
 is "$?" 64 "an unknown flag is a usage error"
 done_testing

@@ -3,7 +3,10 @@
 # header, 5,000 recipients in one transaction, escape sequences, bare CR,
 # 8-bit and NUL bytes in header values.  Mail must keep flowing, the daemon
 # must stay up with bounded memory, and what the journal stores must be
-# the bytes Postfix passed on.
+# the bytes Postfix passed on.  The daemon runs with on_error=tempfail: no
+# message's content may pass for an internal failure (1,001 short header
+# fields or 20 of 60 KB once gave 451 for ever).  DKIM is on (no message
+# here is signed, so no key is looked up).
 
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 . "$top_srcdir/tests/lib/common.sh"
@@ -32,7 +35,9 @@ pf_setup "$PF" "$SMTP_PORT" "$SINK_PORT" "unix:$SOCK" \
     bail_out "pf_setup failed"
 trap '' PIPE	# a session Postfix ends must fail the test, not kill it
 mt_start "$T" "unix:$SOCK" "$JOURNAL" -o milter.socket_mode=0666 \
-    -o 'trusted_networks=192.0.2.0/24' || bail_out "daemon did not start"
+    -o 'trusted_networks=192.0.2.0/24' -o on_error=tempfail \
+    -o dkim.enabled=true ||
+    bail_out "daemon did not start"
 pf_start "$PF" || bail_out "postfix did not start"
 rss0=$(rss_kb)
 
@@ -50,6 +55,31 @@ smtp_open "$SMTP_PORT" && smtp_cmd "EHLO huge.example" &&
 smtp_data "$T/huge.eml"
 is "$SMTP_CODE" 250 "1 MB header: Postfix accepts the message"
 smtp_close
+
+# ---------------------------------------------------------------- header caps
+# Over the DKIM verifier's caps (1,000 fields, 1 MiB): not verified, and
+# accepted even under on_error=tempfail.
+python3 - "$T/manyhdr.eml" "$T/wide.eml" <<'EOF'
+import sys
+with open(sys.argv[1], "wb") as f:
+    f.write(b"From: a@example.org\r\nMessage-ID: <manyhdr@example.org>\r\n")
+    for i in range(1001):
+        f.write(b"X-F: %07d\r\n" % i)
+    f.write(b"\r\nbody\r\n")
+with open(sys.argv[2], "wb") as f:
+    f.write(b"From: a@example.org\r\nMessage-ID: <wide@example.org>\r\n")
+    for i in range(20):
+        f.write(b"X-Wide: " + b"W" * 60000 + b"\r\n")
+    f.write(b"\r\nbody\r\n")
+EOF
+for mid in manyhdr wide; do
+	smtp_open "$SMTP_PORT" && smtp_cmd "EHLO $mid.example" &&
+	    smtp_cmd "MAIL FROM:<a@example.org>" &&
+	    smtp_cmd "RCPT TO:<b@example.net>"
+	smtp_data "$T/$mid.eml"
+	is "$SMTP_CODE" 250 "$mid: accepted under on_error=tempfail (not 451)"
+	smtp_close
+done
 
 # ---------------------------------------------------------------- 5,000 recipients
 printf 'From: many@example.org\r\nMessage-ID: <many@example.org>\r\nSubject: many\r\n\r\nbody\r\n' >"$T/many.eml"
@@ -85,7 +115,7 @@ mt_stop
 is "$?" 0 "daemon exits cleanly"
 
 # Every message delivered carries our ID, which is in the journal.
-for mid in huge many odd; do
+for mid in huge many odd manyhdr wide; do
 	f=$(grep -l -a -i -F "Message-ID: <$mid@example.org>" "$T"/sink/* | sed -n 1p)
 	ok "$([ -n "$f" ]; echo $?)" "$mid: delivered to the sink"
 	[ -n "$f" ] || continue
@@ -124,5 +154,14 @@ is "$(journal "SELECT COUNT(*) FROM header_edits e JOIN messages m
     ON m.id = e.message WHERE m.message_id = '<odd@example.org>'
     AND e.action = 'removed' AND e.value = 'FORGED'")" 1 \
     "strange bytes: the forged tracking header was still removed"
+# The caps hit are recorded as the reason DKIM was not verified.
+is "$(journal "SELECT outcome || '|' || dkim_result || '|' || error
+    FROM messages WHERE message_id = '<manyhdr@example.org>'")" \
+    "accepted|none|DKIM not verified: too many headers" \
+    "1,001 header fields: journal says DKIM was not verified, and why"
+is "$(journal "SELECT outcome || '|' || dkim_result || '|' || error
+    FROM messages WHERE message_id = '<wide@example.org>'")" \
+    "accepted|none|DKIM not verified: header section too large" \
+    "20 header fields of 60 KB: journal says DKIM was not verified, and why"
 is "$(journal 'PRAGMA integrity_check')" ok "journal passes integrity_check"
 done_testing

@@ -15,6 +15,7 @@
 
 #include "corpus.h"
 #include "mailtrail/authres.h"
+#include "mailtrail/config.h"
 
 static struct mt_dkim_sig
 sig(const char *d, const char *s, const char *b, enum mt_dkim_result r,
@@ -183,7 +184,11 @@ test_build_hostile_values(void **state)
 			fail_msg("%s: smtp.mailfrom got %s, want %s", cases[i].name,
 			    got ? got : "(none)", cases[i].want_mailfrom ?
 			    cases[i].want_mailfrom : "(none)");
-		assert_null(prop(find(&p, "dkim", 0), "header", "s"));
+		/* Not a token: quoted, and read back as it was. */
+		got = prop(find(&p, "dkim", 0), "header", "s");
+		if (got == NULL || strcmp(got, "sel;x") != 0)
+			fail_msg("%s: header.s got %s, want sel;x",
+			    cases[i].name, got ? got : "(none)");
 		assert_null(prop(find(&p, "dkim", 0), "header", "b"));
 	}
 }
@@ -230,6 +235,124 @@ test_authserv_id_valid(void **state)
 	assert_false(authres_valid_authserv_id("a..b"));
 	assert_false(authres_valid_authserv_id("a b"));
 	assert_false(authres_valid_authserv_id("a;b"));
+}
+
+/*
+ * Every authserv-id the configuration accepts is one we write and match:
+ * our own header parses back to it, and a forged header claiming it is
+ * recognised.  Tried with each printable character inside an id.
+ */
+static void
+test_authserv_id_round_trip(void **state)
+{
+	struct mt_config	*cfg;
+	struct authres_parsed	 p;
+	char			 id[16], buf[512], forged[64], err[256];
+	int			 c, n, accepted, bad = 0;
+
+	(void)state;
+	cfg = config_defaults();
+	assert_non_null(cfg);
+	for (c = 0x21; c < 0x7f; c++) {
+		snprintf(id, sizeof(id), "gw%c1.example", c);
+		accepted = config_set(cfg, "authres.authserv_id", id, err,
+		    sizeof(err)) == 0;
+		if (accepted != authres_valid_authserv_id(id)) {
+			printf("# %s: config %d, authres %d\n", id, accepted,
+			    authres_valid_authserv_id(id));
+			bad++;
+			continue;
+		}
+		if (!accepted) {
+			/* The error names the character. */
+			snprintf(forged, sizeof(forged), "'%c'", c);
+			if (strstr(err, forged) == NULL && c != '.') {
+				printf("# %s: error does not name it: %s\n",
+				    id, err);
+				bad++;
+			}
+			continue;
+		}
+		n = authres_build(buf, sizeof(buf), id, NULL, 0, NULL, NULL,
+		    NULL, 0, 1);
+		if (n < 0 || authres_parse(buf, (size_t)n, &p, err,
+		    sizeof(err)) != 0 || strcmp(p.authserv_id, id) != 0 ||
+		    !authres_claims(buf, (size_t)n, id)) {
+			printf("# %s: own header does not read back: %s\n", id,
+			    buf);
+			bad++;
+		}
+		snprintf(forged, sizeof(forged), "%s; dkim=pass", id);
+		if (!authres_claims(forged, strlen(forged), id)) {
+			printf("# %s: forged header not matched\n", id);
+			bad++;
+		}
+	}
+	/* The ones the issue named. */
+	assert_false(authres_valid_authserv_id("mx/1.example.org"));
+	assert_false(authres_valid_authserv_id("a=b"));
+	assert_false(authres_valid_authserv_id("gw?x"));
+	config_unref(cfg);
+	if (bad)
+		fail_msg("%d authserv-id(s) accepted but not matched", bad);
+}
+
+/* Property values we write parse back to the same bytes. */
+static void
+test_property_round_trip(void **state)
+{
+	static const struct {
+		const char	*selector, *b;
+	} cases[] = {
+		{ "sel1", "abcdEFGH" },
+		{ "a/b", "ab/cd+ef" },
+		{ "a=b", "++++////" },
+		{ "gw?x", "AAAA" },
+		{ "q\"uote", "AAAA" },
+		{ "back\\slash", "AAAA" },
+		{ "sp ace", "AAAA" },
+		{ "sel;x", "AAAA" },
+		{ "(c)x", "AAAA" },
+		{ "x@y", "AAAA" },
+		{ "2024._x-y", "AAAA" },
+	};
+	struct mt_dkim_sig	 s;
+	struct authres_parsed	 p;
+	char			 buf[1024], err[128];
+	const char		*got;
+	size_t			 i;
+	int			 n, bad = 0;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		s = sig("example.org", cases[i].selector, cases[i].b,
+		    MT_DKIM_FAIL, "bad signature");
+		n = authres_build(buf, sizeof(buf), "mx.example.com", NULL, 0,
+		    NULL, NULL, &s, 1, 1);
+		assert_true(n > 0);
+		if (authres_parse(buf, (size_t)n, &p, err, sizeof(err)) != 0) {
+			printf("# %s: does not parse: %s\n%s\n",
+			    cases[i].selector, err, buf);
+			bad++;
+			continue;
+		}
+		got = prop(find(&p, "dkim", 0), "header", "s");
+		if (got == NULL || strcmp(got, cases[i].selector) != 0) {
+			printf("# header.s got %s, want %s\n%s\n",
+			    got ? got : "(none)", cases[i].selector, buf);
+			bad++;
+		}
+		got = prop(find(&p, "dkim", 0), "header", "b");
+		if (got == NULL || strcmp(got, cases[i].b) != 0) {
+			printf("# header.b got %s, want %s\n%s\n",
+			    got ? got : "(none)", cases[i].b, buf);
+			bad++;
+		}
+		if (!authres_claims(buf, (size_t)n, "mx.example.com"))
+			bad++;
+	}
+	if (bad)
+		fail_msg("%d property value(s) did not round-trip", bad);
 }
 
 /* ------------------------------------------------------------ corpus */
@@ -367,6 +490,8 @@ main(void)
 		cmocka_unit_test(test_build_hostile_values),
 		cmocka_unit_test(test_claims_table),
 		cmocka_unit_test(test_authserv_id_valid),
+		cmocka_unit_test(test_authserv_id_round_trip),
+		cmocka_unit_test(test_property_round_trip),
 		cmocka_unit_test(test_corpus_vectors),
 	};
 

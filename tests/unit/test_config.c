@@ -624,12 +624,16 @@ static const struct error_case error_cases[] = {
 	  ":1: authres.authserv_id: bad value \"mx..example.com\": two dots" },
 	{ "authserv-id space",
 	  "authres = { authserv_id = \"mx example\"; };\n",
-	  ":1: authres.authserv_id: bad value \"mx example\": character not "
+	  ":1: authres.authserv_id: bad value \"mx example\": white space not "
 	  "allowed" },
 	{ "authserv-id at sign",
 	  "authres = { authserv_id = \"mx@example.com\"; };\n",
 	  ":1: authres.authserv_id: bad value \"mx@example.com\": character "
-	  "not allowed" },
+	  "'@' not allowed" },
+	{ "authserv-id slash",
+	  "authres = { authserv_id = \"mx/1.example.org\"; };\n",
+	  ":1: authres.authserv_id: bad value \"mx/1.example.org\": character "
+	  "'/' not allowed" },
 	{ "authserv-id too long",
 	  "authres = { authserv_id = \"" LONG256 "\"; };\n",
 	  ":1: authres.authserv_id: bad value \"a123456789" },
@@ -929,8 +933,15 @@ static const struct set_case set_cases[] = {
 	  "\"X Trace\": character not allowed in a header name", 0 },
 	{ "authres.authserv_id", "mx.example.com",
 	  "\tauthserv_id = \"mx.example.com\";\n", 1 },
-	{ "authres.authserv_id", "a!#$%&'*+-/=?^_`{|}~z",
-	  "\tauthserv_id = \"a!#$%&'*+-/=?^_`{|}~z\";\n", 1 },
+	{ "authres.authserv_id", "a!#$%&'*+-^_`{|}~z",
+	  "\tauthserv_id = \"a!#$%&'*+-^_`{|}~z\";\n", 1 },
+	/* atext, but not token characters: never matched, so refused. */
+	{ "authres.authserv_id", "mx/1.example.org", "authres.authserv_id: "
+	  "bad value \"mx/1.example.org\": character '/' not allowed", 0 },
+	{ "authres.authserv_id", "a=b", "authres.authserv_id: bad value "
+	  "\"a=b\": character '=' not allowed", 0 },
+	{ "authres.authserv_id", "gw?x", "authres.authserv_id: bad value "
+	  "\"gw?x\": character '?' not allowed", 0 },
 	{ "milter.pid_file", "/run/m.pid", "\tpid_file = \"/run/m.pid\";\n",
 	  1 },
 	{ "milter.user", "mailtrail", "\tuser = \"mailtrail\";\n", 1 },
