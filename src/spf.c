@@ -636,6 +636,129 @@ spf_parse_answer(struct spf_eval *ev, SPF_dns_rr_t *rr, const char *qname,
 	return 0;
 }
 
+/* ------------------------------------------------------------ macros */
+
+/*
+ * The value libspf2 gives macro letter c (lower case) inside the record of
+ * domain cur (its "current domain"), for counting parts; NULL when this
+ * layer cannot know it (p, and the explanation-only c, r, t).  For i with
+ * IPv6 a stand-in of the same shape (32 nibbles) is enough.
+ */
+static const char *
+spf_macro_value(const struct spf_eval *ev, int c, const char *cur, char *buf,
+    size_t bufsz)
+{
+	const char	*at;
+	size_t		 i;
+
+	switch (c) {
+	case 'd':
+		return cur;
+	case 'h':
+		return ev->helo != NULL && *ev->helo != '\0' ? ev->helo : NULL;
+	case 'v':
+		return ev->family == AF_INET ? "in-addr" : "ip6";
+	case 'i':
+		if (ev->family == AF_INET)
+			return inet_ntop(AF_INET, &ev->v4, buf,
+			    (socklen_t)bufsz);
+		if (bufsz < 64)
+			return NULL;
+		for (i = 0; i < 32; i++) {
+			buf[2 * i] = '0';
+			buf[2 * i + 1] = '.';
+		}
+		buf[63] = '\0';
+		return buf;
+	case 's':
+	case 'l':
+	case 'o':
+		/* Only an unambiguous split: one '@', a local part. */
+		if (ev->sender == NULL ||
+		    (at = strchr(ev->sender, '@')) == NULL ||
+		    at == ev->sender || strchr(at + 1, '@') != NULL)
+			return NULL;
+		if (c == 's')
+			return ev->sender;
+		if (c == 'o')
+			return at + 1;
+		if ((size_t)(at - ev->sender) >= bufsz)
+			return NULL;
+		memcpy(buf, ev->sender, (size_t)(at - ev->sender));
+		buf[at - ev->sender] = '\0';
+		return buf;
+	default:
+		return NULL;
+	}
+}
+
+/*
+ * XXX a libspf2 1.2.10 bug: a macro's digit transformer that asks for at
+ * least as many parts as the value has ("%{d2}" of "example.com") drops
+ * the value's first character ("xample.com"): its right-hand truncation
+ * walks back past the first part and then steps one further.  RFC 7208
+ * 7.3 wants the whole value then, which is what the macro without its
+ * digits gives; so in an SPF record such digits are removed before
+ * libspf2 compiles it, when this layer knows the value (see
+ * spf_macro_value(); cur is the domain the record was looked up for,
+ * libspf2's current domain while it evaluates that record).  Only digits
+ * 1..128 (RFC 7208's minimum) are touched; malformed macros are left for
+ * libspf2 to refuse.  The text only gets shorter.
+ */
+static void
+spf_fix_macro_digits(const struct spf_eval *ev, char *t, const char *cur)
+{
+	static const char delims[] = ".-+,/_=";
+	const char	*val, *dl, *dr, *q;
+	char		*w = t, buf[INET6_ADDRSTRLEN + 64];
+	size_t		 parts, n, ndelim;
+	const char	*p = t;
+
+	while (*p != '\0') {
+		if (p[0] != '%' || p[1] != '{' || !isalpha((unsigned char)p[2])) {
+			/* "%%", "%_", "%-": the escape and its character. */
+			if (p[0] == '%' && p[1] != '\0' && p[1] != '{')
+				*w++ = *p++;
+			*w++ = *p++;
+			continue;
+		}
+		dl = p + 3;
+		for (q = dl; isdigit((unsigned char)*q); q++)
+			;
+		dr = q;
+		if (*q == 'r' || *q == 'R')
+			q++;
+		for (ndelim = 0; *q != '\0' && strchr(delims, *q) != NULL; q++)
+			ndelim++;
+		n = 0;
+		if (dr - dl >= 1 && dr - dl <= 3)
+			n = (size_t)strtoul(dl, NULL, 10);
+		if (*q != '}' || n < 1 || n > 128 || (val = spf_macro_value(ev,
+		    tolower((unsigned char)p[2]), cur, buf, sizeof(buf))) ==
+		    NULL) {
+			*w++ = *p++;
+			*w++ = *p++;
+			continue;
+		}
+		for (parts = 1; *val != '\0'; val++)
+			if (ndelim == 0 ? *val == '.' :
+			    memchr(dr + (*dr == 'r' || *dr == 'R'), *val,
+			    ndelim) != NULL)
+				parts++;
+		/* "%{" and the letter; the digits only when they cut. */
+		memmove(w, p, 3);
+		w += 3;
+		if (n < parts) {
+			memmove(w, dl, (size_t)(dr - dl));
+			w += dr - dl;
+		}
+		memmove(w, dr, (size_t)(q + 1 - dr));
+		w += q + 1 - dr;
+		p = q + 1;
+	}
+	*w = '\0';
+}
+
 static SPF_dns_rr_t *
 spf_dns_lookup(SPF_dns_server_t *dns, const char *domain, ns_type type,
     int should_cache)
@@ -695,6 +818,11 @@ spf_dns_lookup(SPF_dns_server_t *dns, const char *domain, ns_type type,
 		spf_note_trouble(ev, "malformed DNS answer", qname, type);
 		return spf_rr_status(ev, domain, type, TRY_AGAIN);
 	}
+	if (type == ns_t_txt)
+		for (res = 0; res < rr->num_rr; res++)
+			if (spf_is_record(rr->rr[res]->txt))
+				spf_fix_macro_digits(ev, rr->rr[res]->txt,
+				    domain);
 	if (type == ns_t_txt && rr->num_rr > 0 &&
 	    spf_name_normalize(ev->domain, checked, sizeof(checked), 0) == 0 &&
 	    strcasecmp(checked, qname) == 0)

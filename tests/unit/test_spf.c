@@ -148,6 +148,24 @@ static const struct rec zone[] = {
 	{ "ctrl.example", ns_t_txt, "v=spf1 \x01+all" },
 	{ "rmacro.example", ns_t_txt, "v=spf1 -all exp=e.rmacro.example" },
 	{ "e.rmacro.example", ns_t_txt, "checked by %{r} for %{o}" },
+	/*
+	 * Digit transformers asking for as many parts as the value has, or
+	 * more: the whole value (RFC 7208 7.3).  libspf2 alone drops the
+	 * first character ("xample.com"); spf.c removes such digits.
+	 */
+	{ "dmacro.example", ns_t_txt, "v=spf1 redirect=%{d2}.example.net" },
+	{ "dmacro.example.example.net", ns_t_txt, "v=spf1 ip4:192.0.2.50 -all" },
+	{ "dmacro5.example", ns_t_txt, "v=spf1 include:%{D5}.example.net -all" },
+	{ "dmacro5.example.example.net", ns_t_txt, "v=spf1 ip4:192.0.2.50 -all" },
+	{ "imacro.example", ns_t_txt,
+	  "v=spf1 exists:%{i4r}.rbl.example exists:%{v2-}.%{h9}.ok.example "
+	  "-all" },
+	{ "50.2.0.192.rbl.example", ns_t_a, "127.0.0.2" },
+	{ "in.addr.h.example.ok.example", ns_t_a, "127.0.0.2" },
+	/* Digits that cut stay, with their delimiters. */
+	{ "sub.dtrim.example", ns_t_txt,
+	  "v=spf1 redirect=%{d1}.%{l1-}.example.net" },
+	{ "example.b.example.net", ns_t_txt, "v=spf1 ip4:192.0.2.51 -all" },
 	{ NULL, 0, NULL }
 };
 
@@ -298,6 +316,20 @@ static const struct spf_case cases[] = {
 	  NULL, 0 },
 	{ "upper case domain", MF, "192.0.2.10", "h", "k@PASS-IP4.Example",
 	  MT_SPF_PASS, "PASS-IP4.Example", NULL, NULL, 0 },
+	{ "%{d2} of a two-label domain is the whole domain", MF, "192.0.2.50",
+	  "h", "a@dmacro.example", MT_SPF_PASS, "dmacro.example", NULL,
+	  NULL, 0 },
+	{ "%{D5} (URL-escaped) of two labels is the whole domain", MF,
+	  "192.0.2.50", "h", "a@dmacro5.example", MT_SPF_PASS,
+	  "dmacro5.example", NULL, NULL, 0 },
+	{ "%{i4r} of an IPv4 address is all of it, reversed", MF,
+	  "192.0.2.50", "h.example", "a@imacro.example", MT_SPF_PASS,
+	  "imacro.example", NULL, NULL, 0 },
+	{ "%{v2-} and %{h9}: whole values", MF, "192.0.2.51", "h.example",
+	  "a@imacro.example", MT_SPF_PASS, "imacro.example", NULL, NULL, 0 },
+	{ "%{d1} and %{l1-} still cut", MF, "192.0.2.51", "h",
+	  "a-b@sub.dtrim.example", MT_SPF_PASS, "sub.dtrim.example", NULL,
+	  NULL, 0 },
 };
 #undef MF
 
