@@ -121,7 +121,12 @@ mt_json_escape(const void *src, size_t len)
 		} else if (c < 0x80) {
 			out[o++] = (char)c;
 			i++;
-		} else if ((seq = mt_utf8_seq(s + i, len - i)) > 0) {
+		} else if ((seq = mt_utf8_seq(s + i, len - i)) == 2 &&
+		    c == 0xc2 && s[i + 1] < 0xa0) {
+			/* A C1 control (U+0080..U+009F): escaped like C0. */
+			o += (size_t)sprintf(out + o, "\\u%04x", s[i + 1]);
+			i += 2;
+		} else if (seq > 0) {
 			memcpy(out + o, s + i, seq);
 			o += seq;
 			i += seq;

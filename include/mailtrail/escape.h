@@ -21,8 +21,10 @@ char	*mt_escape(char *out, size_t outsz, const void *src, size_t len);
 
 /*
  * JSON-escape src[0..len) into a new string (caller frees).  Valid UTF-8 is
- * kept; NUL, control bytes and invalid UTF-8 become \u00XX escapes (the byte
- * value), so the output is always valid JSON.  NULL on allocation failure.
+ * kept, except the C1 controls U+0080..U+009F, which become \u0080..\u009f
+ * like the C0 ones (a raw U+009B is a terminal's CSI); NUL, control bytes
+ * and invalid UTF-8 become \u00XX escapes (the byte value), so the output
+ * is always valid JSON.  NULL on allocation failure.
  */
 char	*mt_json_escape(const void *src, size_t len);
 

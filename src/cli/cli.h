@@ -172,7 +172,26 @@ const struct cli_val *cli_row_get(const struct cli_row *row, const char *name);
 
 /* Convenience: 1 when the column exists and is not NULL. */
 int	 cli_row_has(const struct cli_row *row, const char *name);
+/*
+ * An INTEGER column (def when absent, NULL, text or NaN); a REAL is
+ * clamped to int64_t's range before conversion.
+ */
 int64_t	 cli_row_int(const struct cli_row *row, const char *name, int64_t def);
+/*
+ * A count or a size, clamped to 0 .. CLI_COUNT_MAX (2^53 - 1, exact in
+ * JSON), so that sums of a few cannot overflow.
+ */
+#define CLI_COUNT_MAX		INT64_C(9007199254740991)
+int64_t	 cli_row_count(const struct cli_row *row, const char *name,
+	    int64_t def);
+/*
+ * A time column (microseconds since the epoch), clamped to 0 ..
+ * CLI_TIME_MAX_US (the end of year 9999), so that differences of two
+ * times cannot overflow and every one formats.
+ */
+#define CLI_TIME_MAX_US		INT64_C(253402300799999999)
+int64_t	 cli_row_time(const struct cli_row *row, const char *name,
+	    int64_t def);
 /* Text (NUL-terminated, may hold NULs before len) or NULL. */
 const char *cli_row_text(const struct cli_row *row, const char *name,
 	    size_t *len);

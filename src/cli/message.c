@@ -352,10 +352,11 @@ print_header_part(const struct cli *cli, const struct cli_msg *msg)
 	fprintf(cli->out, "%sMessage %s%s\n", cli_color_on(cli, CLI_C_BOLD),
 	    tid != NULL ? tid : "?", cli_color_off(cli));
 	free(tid);
-	start = cli_row_int(m, "start_time", 0);
+	/* Clamped: end - start cannot overflow, whatever the journal holds. */
+	start = cli_row_time(m, "start_time", 0);
 	cli_fmt_time(t1, sizeof(t1), start, 1);
 	if (cli_row_has(m, "end_time")) {
-		end = cli_row_int(m, "end_time", start);
+		end = cli_row_time(m, "end_time", start);
 		cli_fmt_time(t2, sizeof(t2), end, 1);
 		snprintf(line, sizeof(line), "%s .. %s (%s)", t1, t2,
 		    cli_duration_format(dur, sizeof(dur), end - start));
@@ -383,7 +384,7 @@ print_header_part(const struct cli *cli, const struct cli_msg *msg)
 	for (i = 0; i < msg->n_children; i++) {
 		s = esc_col(msg->children[i], "track_id");
 		cli_fmt_time(t1, sizeof(t1),
-		    cli_row_int(msg->children[i], "start_time", 0), 0);
+		    cli_row_time(msg->children[i], "start_time", 0), 0);
 		snprintf(line, sizeof(line), "%s at %s", s != NULL ? s : "?",
 		    t1);
 		field(cli, i == 0 ? "Continued as" : "", line);
@@ -407,7 +408,7 @@ print_connection(const struct cli *cli, const struct cli_row *c)
 	a = esc_col(c, "conn_uid");
 	section(cli, "Connection", a);
 	free(a);
-	cli_fmt_time(t1, sizeof(t1), cli_row_int(c, "connect_time", 0), 1);
+	cli_fmt_time(t1, sizeof(t1), cli_row_time(c, "connect_time", 0), 1);
 	field(cli, "Connected", t1);
 	a = esc_col(c, "client_addr");
 	b = esc_col(c, "client_port");
@@ -467,10 +468,10 @@ print_connection(const struct cli *cli, const struct cli_row *c)
 	free(b);
 	if (cli_row_int(c, "trusted", 0))
 		field(cli, "Trusted", "yes (client in trusted_networks)");
-	if (cli_row_int(c, "unknown_count", 0) > 0) {
+	if (cli_row_count(c, "unknown_count", 0) > 0) {
 		a = esc_col(c, "unknown_cmds");
 		snprintf(line, sizeof(line), "%" PRId64 ": %s",
-		    cli_row_int(c, "unknown_count", 0), a != NULL ? a : "");
+		    cli_row_count(c, "unknown_count", 0), a != NULL ? a : "");
 		field(cli, "Unknown cmds", line);
 		free(a);
 	}
@@ -493,10 +494,10 @@ print_recipients(const struct cli *cli, const struct cli_msg *msg)
 	field(cli, "MAIL FROM", line);
 	free(addr);
 	free(args);
-	dropped = cli_row_int(m, "rcpt_dropped", 0);
+	dropped = cli_row_count(m, "rcpt_dropped", 0);
 	snprintf(line, sizeof(line), "%" PRId64 " accepted, %" PRId64
-	    " rejected", cli_row_int(m, "rcpt_accepted", 0),
-	    cli_row_int(m, "rcpt_rejected", 0));
+	    " rejected", cli_row_count(m, "rcpt_accepted", 0),
+	    cli_row_count(m, "rcpt_rejected", 0));
 	if (dropped > 0)
 		snprintf(line + strlen(line), sizeof(line) - strlen(line),
 		    "; %" PRId64 " more not recorded (limits.max_recipients)",
@@ -550,8 +551,8 @@ print_headers(const struct cli *cli, const struct cli_row *m)
 	field_col(cli, "Subject", m, "subject");
 	snprintf(line, sizeof(line), "%" PRId64 " bytes (header %" PRId64
 	    ", body %" PRId64 ", %" PRId64 " header fields)",
-	    cli_row_int(m, "size", 0), cli_row_int(m, "header_bytes", 0),
-	    cli_row_int(m, "body_bytes", 0), cli_row_int(m, "n_headers", 0));
+	    cli_row_count(m, "size", 0), cli_row_count(m, "header_bytes", 0),
+	    cli_row_count(m, "body_bytes", 0), cli_row_count(m, "n_headers", 0));
 	if (cli_row_has(m, "mta_size"))
 		snprintf(line + strlen(line), sizeof(line) - strlen(line),
 		    "; the MTA counted %" PRId64, cli_row_int(m, "mta_size", 0));
@@ -950,13 +951,13 @@ cli_summary_add(struct cli_summary *s, const struct cli_row *row)
 		}
 		return json_array_append_new(s->list, obj);
 	}
-	cli_fmt_time(t, sizeof(t), cli_row_int(row, "start_time", 0), 0);
+	cli_fmt_time(t, sizeof(t), cli_row_time(row, "start_time", 0), 0);
 	cells[COL_TIME] = strdup(t);
 	cells[COL_TRACK] = esc_col(row, "track_id");
 	cells[COL_QUEUE] = esc_col(row, "queue_id");
 	outcome = cli_val_cstr(cli_row_get(row, "outcome"));
-	acc = cli_row_int(row, "rcpt_accepted", 0);
-	rej = cli_row_int(row, "rcpt_rejected", 0);
+	acc = cli_row_count(row, "rcpt_accepted", 0);
+	rej = cli_row_count(row, "rcpt_rejected", 0);
 	if (rej > 0)
 		snprintf(status, sizeof(status), "%s %" PRId64 "rej",
 		    outcome != NULL ? outcome : "?", rej);

@@ -12,8 +12,9 @@
  * JSON is built with jansson.  Strings must be UTF-8 there, so bytes that
  * are not valid UTF-8 are given as the character of the same value
  * (U+0080..U+00FF), as mt_json_escape does; NUL and control characters are
- * escaped by jansson.  On a terminal JSON is also printed ASCII-only
- * (\uXXXX), so not even a C1 control character can reach it raw.
+ * escaped by jansson, DEL and the C1 controls (U+0080..U+009F) by
+ * json_sink_write() below, on a terminal or not.  On a terminal JSON is
+ * also printed ASCII-only (\uXXXX).
  *
  * Thread safety: single-threaded.
  */
@@ -560,33 +561,78 @@ cli_json_row(const struct cli_row *row, const char *const *skip)
 	return obj;
 }
 
-int
-cli_json_print(const struct cli *cli, json_t *doc)
+/*
+ * jansson's output, with DEL and the C1 controls (U+0080..U+009F, UTF-8
+ * C2 80..C2 9F) written as \u escapes: valid JSON either way, but a raw
+ * U+009B is a terminal's CSI for whoever pages or cats the output.  Such
+ * bytes occur only inside strings (JSON's own syntax is ASCII), where the
+ * escape means the same character.  A C2 may end one chunk and its
+ * second byte start the next.
+ */
+struct json_sink {
+	FILE	*fp;
+	int	 held_c2;	/* a C2 byte not yet written */
+};
+
+static int
+json_sink_write(const char *buf, size_t len, void *arg)
 {
-	size_t	 flags = cli->tty ? JSON_INDENT(2) | JSON_ENSURE_ASCII :
-	    JSON_COMPACT;
+	struct json_sink	*k = arg;
+	const unsigned char	*b = (const unsigned char *)buf;
+	size_t			 i, run = 0;
+
+	for (i = 0; i < len; i++) {
+		if (k->held_c2) {
+			k->held_c2 = 0;
+			if (b[i] >= 0x80 && b[i] <= 0x9f) {
+				fprintf(k->fp, "\\u%04x", b[i]);
+				run = i + 1;
+				continue;
+			}
+			fputc(0xc2, k->fp);
+		}
+		if (b[i] == 0xc2 || b[i] == 0x7f) {
+			if (i > run)
+				fwrite(b + run, 1, i - run, k->fp);
+			run = i + 1;
+			if (b[i] == 0x7f)
+				fputs("\\u007f", k->fp);
+			else
+				k->held_c2 = 1;
+		}
+	}
+	if (len > run)
+		fwrite(b + run, 1, len - run, k->fp);
+	return ferror(k->fp) ? -1 : 0;
+}
+
+static int
+json_out(const struct cli *cli, json_t *doc, size_t flags)
+{
+	struct json_sink k = { cli->out, 0 };
 
 	if (doc == NULL) {
 		cli_error(cli, "out of memory building JSON");
 		return -1;
 	}
-	if (json_dumpf(doc, cli->out, flags) < 0)
+	if (json_dump_callback(doc, json_sink_write, &k, flags) < 0)
 		return -1;
+	if (k.held_c2)
+		fputc(0xc2, cli->out);
 	fputc('\n', cli->out);
 	return 0;
 }
 
 int
+cli_json_print(const struct cli *cli, json_t *doc)
+{
+	return json_out(cli, doc, cli->tty ? JSON_INDENT(2) |
+	    JSON_ENSURE_ASCII : JSON_COMPACT);
+}
+
+int
 cli_json_line(const struct cli *cli, json_t *doc)
 {
-	size_t	 flags = JSON_COMPACT | (cli->tty ? JSON_ENSURE_ASCII : 0);
-
-	if (doc == NULL) {
-		cli_error(cli, "out of memory building JSON");
-		return -1;
-	}
-	if (json_dumpf(doc, cli->out, flags) < 0)
-		return -1;
-	fputc('\n', cli->out);
-	return 0;
+	return json_out(cli, doc, JSON_COMPACT |
+	    (cli->tty ? JSON_ENSURE_ASCII : 0));
 }

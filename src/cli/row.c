@@ -5,10 +5,15 @@
  * version (a column a journal lacks is simply absent) and JSON output can
  * carry every column of a table without listing them.  TEXT values are
  * copied with their exact byte length (sqlite3_column_bytes), NUL and
- * 8-bit included, and NUL-terminated for convenience.
+ * 8-bit included, and NUL-terminated for convenience.  Numbers are
+ * checked as they are read (cli_row_int, cli_row_time): a journal may be
+ * damaged or hostile, and a REAL or an absurd value where an INTEGER
+ * belongs must not reach arithmetic unclamped.
  *
  * Thread safety: a row belongs to one caller.
  */
+#include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -112,9 +117,43 @@ cli_row_int(const struct cli_row *row, const char *name, int64_t def)
 		return def;
 	if (v->type == SQLITE_INTEGER)
 		return v->i;
-	if (v->type == SQLITE_FLOAT)
-		return (int64_t)v->d;
-	return def;
+	if (v->type != SQLITE_FLOAT || isnan(v->d))
+		return def;
+	/*
+	 * A REAL where an INTEGER belongs (a damaged or hand-made journal):
+	 * converting one outside int64_t's range is undefined behaviour, so
+	 * clamp first.  2^63 is exact as a double; every double below it
+	 * converts.
+	 */
+	if (v->d >= 9223372036854775808.0)
+		return INT64_MAX;
+	if (v->d <= -9223372036854775808.0)
+		return INT64_MIN;
+	return (int64_t)v->d;
+}
+
+int64_t
+cli_row_count(const struct cli_row *row, const char *name, int64_t def)
+{
+	int64_t	 n = cli_row_int(row, name, def);
+
+	if (n < 0)
+		return 0;
+	if (n > CLI_COUNT_MAX)
+		return CLI_COUNT_MAX;
+	return n;
+}
+
+int64_t
+cli_row_time(const struct cli_row *row, const char *name, int64_t def)
+{
+	int64_t	 t = cli_row_int(row, name, def);
+
+	if (t < 0)
+		return 0;
+	if (t > CLI_TIME_MAX_US)
+		return CLI_TIME_MAX_US;
+	return t;
 }
 
 const char *

@@ -26,6 +26,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <getopt.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -1224,6 +1226,175 @@ test_delivery_stats(void **state)
 	assert_true(cli_percentile(v, 0, 50) < 0);
 }
 
+/* ------------------------------------------------------------ damaged */
+
+/*
+ * A damaged or hostile journal: REALs and extreme values where INTEGERs
+ * belong (1e300 once reached an int64_t conversion, undefined behaviour;
+ * end_time - start_time overflowed), and a C1 control (U+009B, a
+ * terminal's CSI) in a Subject.
+ */
+static const char damage[] =
+"UPDATE messages SET start_time = 1e300, end_time = -1e300,"
+" size = 1e300, rcpt_accepted = -1e300, subject = CAST(X'41C29B324A42' AS"
+" TEXT) WHERE id = 1;"
+"UPDATE messages SET start_time = -9223372036854775808,"
+" end_time = 9223372036854775807, size = 'many',"
+" subject = CAST(X'C29B' AS TEXT) WHERE id = 2;"
+"UPDATE messages SET subject = CAST(X'78C29B' AS TEXT) WHERE id = 3;"
+"UPDATE recipients SET reply_code = 1e300, time = -1e300 WHERE message = 2;"
+"UPDATE connections SET connect_time = 1e300, client_port = -1e300;";
+
+/* Run a command ("show", "find", "export") with args; stdout into *out. */
+static int
+run_cmd(struct fix *f, char **out, int (*cmd)(struct cli *, int, char **),
+    const char *name, const char *a1, const char *a2, const char *a3)
+{
+	struct cli	 cli;
+	char		*argv[6], path[96];
+	int		 argc = 0, rc, saved, fd;
+	FILE		*fp;
+	long		 n;
+
+	memset(&cli, 0, sizeof(cli));
+	snprintf(path, sizeof(path), "%s.stdout", f->path);
+	fflush(stdout);
+	saved = dup(STDOUT_FILENO);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(saved >= 0 && fd >= 0);
+	dup2(fd, STDOUT_FILENO);
+	close(fd);
+	cli.out = stdout;
+	cli.cmd = name;
+	cli.journal_path = f->path;
+	argv[argc++] = (char *)name;
+	if (a1 != NULL)
+		argv[argc++] = (char *)a1;
+	if (a2 != NULL)
+		argv[argc++] = (char *)a2;
+	if (a3 != NULL)
+		argv[argc++] = (char *)a3;
+	argv[argc] = NULL;
+	optind = 0;
+	opterr = 0;
+	rc = cmd(&cli, argc, argv);
+	fflush(stdout);
+	cli_journal_close(&cli.j);
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
+	fp = fopen(path, "rb");
+	assert_non_null(fp);
+	fseek(fp, 0, SEEK_END);
+	n = ftell(fp);
+	fseek(fp, 0, SEEK_SET);
+	*out = calloc(1, (size_t)n + 1);
+	assert_non_null(*out);
+	assert_int_equal(fread(*out, 1, (size_t)n, fp), (size_t)n);
+	fclose(fp);
+	unlink(path);
+	return rc;
+}
+
+/* No raw C1 control (UTF-8 C2 80..C2 9F) and no ESC anywhere in s. */
+static void
+assert_no_raw_controls(const char *what, const char *s)
+{
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)s; *p != '\0'; p++)
+		if (*p == 0x1b || (p[0] == 0xc2 && p[1] >= 0x80 &&
+		    p[1] <= 0x9f))
+			fail_msg("%s: raw control at offset %ld:\n%s", what,
+			    (long)(p - (const unsigned char *)s), s);
+}
+
+static void
+test_damaged_journal(void **state)
+{
+	struct fix	*f = *state;
+	struct cli_row	 row;
+	struct cli_val	 v;
+	char		*names[1] = { (char *)"x" };
+	char		*out;
+	json_t		*j;
+	json_error_t	 jerr;
+	int		 rc;
+
+	/* cli_row_int on REALs out of range, and NaN. */
+	memset(&row, 0, sizeof(row));
+	row.n = 1;
+	row.names = names;
+	row.v = &v;
+	v.type = SQLITE_FLOAT;
+	v.d = 1e300;
+	assert_true(cli_row_int(&row, "x", 7) == INT64_MAX);
+	v.d = -1e300;
+	assert_true(cli_row_int(&row, "x", 7) == INT64_MIN);
+	v.d = 9223372036854775808.0;
+	assert_true(cli_row_int(&row, "x", 7) == INT64_MAX);
+	v.d = -9223372036854775808.0;
+	assert_true(cli_row_int(&row, "x", 7) == INT64_MIN);
+	v.d = 0.0 / 0.0;
+	assert_int_equal(cli_row_int(&row, "x", 7), 7);
+	v.d = 42.9;
+	assert_int_equal(cli_row_int(&row, "x", 7), 42);
+	v.d = 1e300;
+	assert_true(cli_row_time(&row, "x", 0) == CLI_TIME_MAX_US);
+	v.type = SQLITE_INTEGER;
+	v.i = INT64_MIN;
+	assert_int_equal(cli_row_time(&row, "x", 5), 0);
+
+	make_journal(f->path, SCHEMA_VERSION, damage);
+
+	rc = run_cmd(f, &out, cmd_show, "show", ID1, NULL, NULL);
+	print_message("# show " ID1 ": rc %d\n%s", rc, out);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, "Message " ID1));
+	assert_non_null(strstr(out, "Subject      A\\xc2\\x9b2JB"));
+	assert_no_raw_controls("show", out);
+	free(out);
+
+	rc = run_cmd(f, &out, cmd_show, "show", ID2, NULL, NULL);
+	print_message("# show " ID2 ": rc %d\n%s", rc, out);
+	assert_int_equal(rc, 0);
+	assert_no_raw_controls("show 2", out);
+	free(out);
+
+	rc = run_cmd(f, &out, cmd_show, "show", "--json", ID1, NULL);
+	assert_int_equal(rc, 0);
+	assert_no_raw_controls("show --json", out);
+	j = json_loads(out, 0, &jerr);
+	if (j == NULL)
+		fail_msg("show --json: not JSON (%s):\n%s", jerr.text, out);
+	print_message("# show --json: %s\n", out);
+	assert_non_null(strstr(json_dumps(j, 0), "A\xc2\x9b" "2JB"));
+	assert_non_null(strstr(out, "A\\u009b2JB"));
+	json_decref(j);
+	free(out);
+
+	rc = run_cmd(f, &out, cmd_find, "find", "--json", "--since",
+	    "1970-01-01");
+	print_message("# find --json: rc %d\n%s", rc, out);
+	assert_no_raw_controls("find --json", out);
+	free(out);
+	rc = run_cmd(f, &out, cmd_find, "find", "--since", "1970-01-01",
+	    NULL);
+	print_message("# find: rc %d\n%s", rc, out);
+	assert_no_raw_controls("find", out);
+	free(out);
+
+	rc = run_cmd(f, &out, cmd_export, "export", "--json", "--all", NULL);
+	print_message("# export --json: rc %d, %zu bytes\n%s\n", rc, strlen(out), out);
+	assert_int_equal(rc, 0);
+	assert_no_raw_controls("export --json", out);
+	assert_non_null(strstr(out, "\\u009b"));
+	free(out);
+	rc = run_cmd(f, &out, cmd_export, "export", "--format", "csv",
+	    "--all");
+	assert_no_raw_controls("export csv", out);
+	free(out);
+}
+
 int
 main(void)
 {
@@ -1247,6 +1418,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_delivery_find, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_delivery_tail, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_damaged_journal, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_delivery_stats, setup,
 		    teardown),

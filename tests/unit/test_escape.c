@@ -77,6 +77,11 @@ test_json_table(void **state)
 		{ "surrogate", "\xed\xa0\x80", 3, "\\u00ed\\u00a0\\u0080" },
 		{ "truncated sequence", "\xe2\x82", 2, "\\u00e2\\u0082" },
 		{ "escape sequence", "\x1b[2J", 4, "\\u001b[2J" },
+		{ "C1 CSI (U+009B)", "a\xc2\x9b" "2J", 5, "a\\u009b2J" },
+		{ "C1 first and last", "\xc2\x80\xc2\x9f", 4,
+		  "\\u0080\\u009f" },
+		{ "U+00A0 is not C1", "\xc2\xa0", 2, "\xc2\xa0" },
+		{ "DEL", "\x7f", 1, "\\u007f" },
 	};
 	size_t	 i;
 	char	*got;
