@@ -4,9 +4,14 @@
  * Layout: 10 base32 characters of milliseconds since the epoch (48 bits),
  * then 16 characters of an 80-bit random part.  Within a process the last
  * (time, random) pair is remembered under a mutex; an ID in the same or an
- * earlier millisecond (clock stepped back) reuses the last time and adds one
- * to the random part, so IDs from one process are strictly increasing.
- * Across processes and gateways uniqueness rests on 80 random bits.
+ * earlier millisecond (clock stepped back) reuses the last time and adds a
+ * random step of 1 .. 2^32 (from getrandom(2)) to the random part, so IDs
+ * from one process are strictly increasing, and an ID does not give away
+ * its neighbour's (a step of one did: the next ID was this one plus one).
+ * A fresh millisecond starts at random with the top bit clear, which
+ * leaves room for 2^47 steps before the part could overflow (then the
+ * time moves on by a millisecond).  Across processes and gateways
+ * uniqueness rests on the 80 random bits.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -46,6 +51,7 @@ int
 trackid_new_at(char out[MT_TRACKID_SIZE], int64_t now_us)
 {
 	unsigned char	 rnd[10];
+	uint32_t	 step;
 	uint64_t	 ms, lo;
 	uint16_t	 hi;
 	int		 i;
@@ -55,11 +61,18 @@ trackid_new_at(char out[MT_TRACKID_SIZE], int64_t now_us)
 
 	pthread_mutex_lock(&id_lock);
 	if (ms <= last_ms && (last_ms != 0 || last_lo != 0 || last_hi != 0)) {
+		if (fill_random(&step, sizeof(step)) == -1) {
+			pthread_mutex_unlock(&id_lock);
+			return -1;
+		}
 		ms = last_ms;
-		lo = last_lo + 1;
+		lo = last_lo + (uint64_t)step + 1;
 		hi = last_hi;
-		if (lo == 0 && ++hi == 0)
-			ms++;		/* 2^80 IDs in one millisecond: move on */
+		if (lo < last_lo && ++hi == 0) {
+			/* The part is spent: move on a millisecond. */
+			ms++;
+			hi = (uint16_t)(step >> 17);
+		}
 	} else {
 		if (fill_random(rnd, sizeof(rnd)) == -1) {
 			pthread_mutex_unlock(&id_lock);

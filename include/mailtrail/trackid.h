@@ -6,7 +6,9 @@
  * bits.  IDs sort by creation time as plain strings, need no coordination
  * between gateways (80 random bits per millisecond), and are safe in a
  * header, a URL and a file name.  Within one process IDs are strictly
- * increasing: a second ID in the same millisecond increments the random part.
+ * increasing: a second ID in the same millisecond adds a random step of
+ * 1 .. 2^32 to the random part (so a neighbour's ID cannot be guessed from
+ * one's own).
  * Thread-safe.
  */
 #ifndef MAILTRAIL_TRACKID_H

@@ -105,6 +105,64 @@ test_monotonic_same_ms(void **state)
 	}
 }
 
+/* The low 60 bits of an ID's random part (its last 12 characters). */
+static uint64_t
+low60(const char *id)
+{
+	static const char b32[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+	uint64_t	 v = 0;
+	int		 i;
+
+	for (i = MT_TRACKID_LEN - 12; i < MT_TRACKID_LEN; i++)
+		v = v << 5 | (uint64_t)(strchr(b32, id[i]) - b32);
+	return v;
+}
+
+/*
+ * Many IDs in one millisecond: unique, increasing, and the step from one
+ * to the next is random (1 .. 2^32), not a constant one: a neighbour's ID
+ * cannot be had by adding one to one's own.
+ */
+static void
+test_same_ms_unpredictable(void **state)
+{
+	enum { N = 2000 };
+	static char	 seq[N][MT_TRACKID_SIZE];
+	uint64_t	 step, first = 0;
+	int64_t		 at;
+	int		 i, distinct = 0, ones = 0;
+
+	(void)state;
+	at = mt_now_us() + 20000000;	/* later than any ID made so far */
+	for (i = 0; i < N; i++) {
+		assert_int_equal(trackid_new_at(seq[i], at), 0);
+		assert_int_equal(trackid_time_ms(seq[i], MT_TRACKID_LEN),
+		    at / 1000);
+	}
+	for (i = 1; i < N; i++) {
+		if (strcmp(seq[i - 1], seq[i]) >= 0)
+			fail_msg("not increasing: %s then %s", seq[i - 1],
+			    seq[i]);
+		step = (low60(seq[i]) - low60(seq[i - 1])) &
+		    ((UINT64_C(1) << 60) - 1);
+		if (step < 1 || step > (UINT64_C(1) << 32))
+			fail_msg("step %llu between %s and %s out of 1..2^32",
+			    (unsigned long long)step, seq[i - 1], seq[i]);
+		if (i == 1)
+			first = step;
+		else if (step != first)
+			distinct = 1;
+		if (step == 1)
+			ones++;
+	}
+	if (!distinct)
+		fail_msg("every step is %llu: the next ID is guessable",
+		    (unsigned long long)first);
+	/* A step of exactly one should be a 1-in-2^32 event, not the rule. */
+	if (ones > 2)
+		fail_msg("%d of %d steps are +1", ones, N - 1);
+}
+
 static char	 ids[THREADS][PER_THREAD][MT_TRACKID_SIZE];
 
 static void *
@@ -177,6 +235,7 @@ main(void)
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_valid_table),
 		cmocka_unit_test(test_monotonic_same_ms),
+		cmocka_unit_test(test_same_ms_unpredictable),
 		cmocka_unit_test(test_unique_across_threads),
 		cmocka_unit_test(test_order_by_time),
 		cmocka_unit_test(test_time_roundtrip),
