@@ -1295,6 +1295,7 @@ test_limit_logged_once(void **state)
 	FILE			*f;
 	size_t			 i, j, n;
 	int			 fd, saved, lines = 0, warnings = 0;
+	int			 internal = 0;
 
 	(void)state;
 	fd = mkstemp(path);
@@ -1310,7 +1311,8 @@ test_limit_logged_once(void **state)
 		assert_non_null(m);
 		for (j = 0; j <= MT_DKIMV_MAX_HEADERS; j++)
 			(void)dkimv_msg_header(m, "X-Filler", " x");
-		assert_true(dkimv_msg_end(m, sigs, MAXSIGS, &n) >= 0);
+		if (dkimv_msg_end(m, sigs, MAXSIGS, &n) < 0)
+			internal++;
 		dkimv_msg_free(m);
 	}
 	assert_int_equal(dup2(saved, STDERR_FILENO), STDERR_FILENO);
@@ -1328,9 +1330,10 @@ test_limit_logged_once(void **state)
 	fclose(f);
 	dkimv_free(d);
 	resolver_free(r);
-	if (lines > 1 || warnings > 0)
+	if (lines > 1 || warnings > 0 || internal > 0)
 		fail_msg("50 messages over the cap: got %d log lines (%d "
-		    "warnings), want at most 1 (no warning)", lines, warnings);
+		    "warnings) and %d internal failures, want at most 1 line "
+		    "(no warning) and none", lines, warnings, internal);
 }
 
 static void
