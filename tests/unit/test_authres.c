@@ -351,6 +351,25 @@ test_property_round_trip(void **state)
 		if (!authres_claims(buf, (size_t)n, "mx.example.com"))
 			bad++;
 	}
+	/* smtp.mailfrom: a dot-atom local part with '=', '/', '?'. */
+	{
+		struct mt_spf_outcome	 spf;
+		static const char	 mf[] = "a=b/c?d{e}@example.org";
+
+		memset(&spf, 0, sizeof(spf));
+		spf.result = MT_SPF_PASS;
+		n = authres_build(buf, sizeof(buf), "mx.example.com", &spf, 0,
+		    mf, "h.example", NULL, 0, 0);
+		assert_true(n > 0);
+		assert_int_equal(authres_parse(buf, (size_t)n, &p, err,
+		    sizeof(err)), 0);
+		got = prop(find(&p, "spf", 0), "smtp", "mailfrom");
+		if (got == NULL || strcmp(got, mf) != 0) {
+			printf("# smtp.mailfrom got %s, want %s\n%s\n",
+			    got ? got : "(none)", mf, buf);
+			bad++;
+		}
+	}
 	if (bad)
 		fail_msg("%d property value(s) did not round-trip", bad);
 }
