@@ -1347,7 +1347,6 @@ test_damaged_journal(void **state)
 	make_journal(f->path, SCHEMA_VERSION, damage);
 
 	rc = run_cmd(f, &out, cmd_show, "show", ID1, NULL, NULL);
-	print_message("# show " ID1 ": rc %d\n%s", rc, out);
 	assert_int_equal(rc, 0);
 	assert_non_null(strstr(out, "Message " ID1));
 	assert_non_null(strstr(out, "Subject      A\\xc2\\x9b2JB"));
@@ -1355,7 +1354,6 @@ test_damaged_journal(void **state)
 	free(out);
 
 	rc = run_cmd(f, &out, cmd_show, "show", ID2, NULL, NULL);
-	print_message("# show " ID2 ": rc %d\n%s", rc, out);
 	assert_int_equal(rc, 0);
 	assert_no_raw_controls("show 2", out);
 	free(out);
@@ -1366,7 +1364,6 @@ test_damaged_journal(void **state)
 	j = json_loads(out, 0, &jerr);
 	if (j == NULL)
 		fail_msg("show --json: not JSON (%s):\n%s", jerr.text, out);
-	print_message("# show --json: %s\n", out);
 	assert_non_null(strstr(json_dumps(j, 0), "A\xc2\x9b" "2JB"));
 	assert_non_null(strstr(out, "A\\u009b2JB"));
 	json_decref(j);
@@ -1374,17 +1371,14 @@ test_damaged_journal(void **state)
 
 	rc = run_cmd(f, &out, cmd_find, "find", "--json", "--since",
 	    "1970-01-01");
-	print_message("# find --json: rc %d\n%s", rc, out);
 	assert_no_raw_controls("find --json", out);
 	free(out);
 	rc = run_cmd(f, &out, cmd_find, "find", "--since", "1970-01-01",
 	    NULL);
-	print_message("# find: rc %d\n%s", rc, out);
 	assert_no_raw_controls("find", out);
 	free(out);
 
 	rc = run_cmd(f, &out, cmd_export, "export", "--json", "--all", NULL);
-	print_message("# export --json: rc %d, %zu bytes\n%s\n", rc, strlen(out), out);
 	assert_int_equal(rc, 0);
 	assert_no_raw_controls("export --json", out);
 	assert_non_null(strstr(out, "\\u009b"));
