@@ -1322,6 +1322,57 @@ busy_wait(void *arg, int n)
  * umask: SQLite gives the -wal and -shm files the mode of the database
  * file, so this decides who may read the journal.
  */
+/*
+ * An existing journal file (or its -wal, -shm) must have the configured
+ * mode: journal.mode is not only for new files.  A different mode is fixed
+ * through the descriptor (fchmod: we own it, or we are root); when that is
+ * not allowed and the file is more open than asked, the journal is refused.
+ * Never through a symlink (O_NOFOLLOW: a symlinked journal is left as is).
+ */
+static int
+check_one_mode(const char *path, unsigned mode, char *err, size_t errlen)
+{
+	struct stat	 st;
+	int		 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+	    O_NONBLOCK)) < 0) {
+		/* Missing, a symlink (as before: SQLite follows it, and its
+		 * target is not ours to change) or unreadable: SQLite says
+		 * what is wrong, if anything. */
+		return 0;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "journal %s is not a regular file", path);
+		close(fd);
+		return -1;
+	}
+	if ((st.st_mode & 07777) != mode && fchmod(fd, (mode_t)mode) != 0 &&
+	    (st.st_mode & 0777 & ~mode) != 0) {
+		snprintf(err, errlen, "journal %s has mode %04o, more open "
+		    "than journal.mode %04o, and cannot be changed: %s", path,
+		    (unsigned)(st.st_mode & 07777), mode, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static int
+check_mode(const char *path, unsigned mode, char *err, size_t errlen)
+{
+	char	 side[4096];
+
+	if (check_one_mode(path, mode, err, errlen) < 0)
+		return -1;
+	snprintf(side, sizeof(side), "%s-wal", path);
+	if (check_one_mode(side, mode, err, errlen) < 0)
+		return -1;
+	snprintf(side, sizeof(side), "%s-shm", path);
+	return check_one_mode(side, mode, err, errlen);
+}
+
 static int
 create_file(const char *path, unsigned mode, char *err, size_t errlen)
 {
@@ -1331,7 +1382,7 @@ create_file(const char *path, unsigned mode, char *err, size_t errlen)
 	    (mode_t)mode);
 	if (fd < 0) {
 		if (errno == EEXIST)
-			return 0;
+			return check_mode(path, mode, err, errlen);
 		snprintf(err, errlen, "cannot create journal %s: %s", path,
 		    strerror(errno));
 		return -1;

@@ -1221,6 +1221,20 @@ conn_close(struct mt_conn *c)
 }
 
 void
+conn_cut_off(struct mt_conn *c, const char *why)
+{
+	if (c == NULL)
+		return;
+	if (c->cur != NULL) {
+		if (mt_bytes_append(&c->cur->msg.error, ';', why, strlen(why),
+		    256) < 0)
+			COUNT(alloc_failures);
+		(void)hand_over(c, MT_OUTCOME_ABORTED, 0, MT_OUTCOME_ABORTED);
+	}
+	conn_close(c);
+}
+
+void
 txn_counters(struct txn_counters *out)
 {
 	out->connections = __atomic_load_n(&counters.connections,
