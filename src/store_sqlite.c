@@ -1373,8 +1373,10 @@ check_mode(const char *path, unsigned mode, char *err, size_t errlen)
 	return check_one_mode(side, mode, err, errlen);
 }
 
+/* enforce: an existing file must have mode too (journal.mode was given). */
 static int
-create_file(const char *path, unsigned mode, char *err, size_t errlen)
+create_file(const char *path, unsigned mode, int enforce, char *err,
+    size_t errlen)
 {
 	int	 fd;
 
@@ -1382,7 +1384,8 @@ create_file(const char *path, unsigned mode, char *err, size_t errlen)
 	    (mode_t)mode);
 	if (fd < 0) {
 		if (errno == EEXIST)
-			return check_mode(path, mode, err, errlen);
+			return enforce ? check_mode(path, mode, err, errlen) :
+			    0;
 		snprintf(err, errlen, "cannot create journal %s: %s", path,
 		    strerror(errno));
 		return -1;
@@ -1452,7 +1455,7 @@ store_sqlite_open(const struct mt_store_sqlite_opts *opts, char *err,
 		return NULL;
 	}
 	mode = opts->mode != 0 ? opts->mode & 07777 : DEFAULT_MODE;
-	if (create_file(opts->path, mode, err, errlen) < 0)
+	if (create_file(opts->path, mode, opts->mode != 0, err, errlen) < 0)
 		return NULL;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL ||
