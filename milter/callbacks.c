@@ -19,6 +19,12 @@
  * running ones are waited for, and the sessions still open are cut off
  * (their open transaction journaled as aborted, "shutdown").  Only after
  * that may the journal, SPF, DKIM and the resolver be freed.
+ *
+ * The gate also caps the sessions open at once (callbacks_set_max_sessions:
+ * the open-files limit less a reserve): beyond it a session is refused at
+ * negotiation, its descriptor freed at once, and the MTA applies its
+ * default_action.  Without the cap, running out of descriptors makes
+ * libmilter's listener spin on accept() while every session waits.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -44,7 +50,8 @@ static struct {
 	struct session	*live;		/* sessions between create and close */
 	size_t		 n_live;
 	size_t		 running;	/* callbacks inside the gate */
-	uint64_t	 refused;	/* sessions refused while draining */
+	uint64_t	 refused;	/* sessions refused (draining, full) */
+	size_t		 max_live;	/* 0: no cap */
 	int		 draining;	/* no new session */
 	int		 closed;	/* no callback enters */
 } gate = { .lock = PTHREAD_MUTEX_INITIALIZER,
@@ -74,15 +81,17 @@ leave(sfsistat rc)
 }
 
 /* Inside the gate: a new session may start (0 while draining). */
+/* New sessions are turned away: stopping, or at the cap. */
 static int
-draining(void)
+refusing(void)
 {
-	int	 d;
+	int	 r;
 
 	pthread_mutex_lock(&gate.lock);
-	d = gate.draining;
+	r = gate.draining ||
+	    (gate.max_live != 0 && gate.n_live >= gate.max_live);
 	pthread_mutex_unlock(&gate.lock);
-	return d;
+	return r;
 }
 
 static int
@@ -91,7 +100,9 @@ session_add(struct session *s)
 	int	 ok;
 
 	pthread_mutex_lock(&gate.lock);
-	if ((ok = !gate.draining)) {
+	ok = !gate.draining &&
+	    (gate.max_live == 0 || gate.n_live < gate.max_live);
+	if (ok) {
 		s->prev = NULL;
 		if ((s->next = gate.live) != NULL)
 			s->next->prev = s;
@@ -183,6 +194,25 @@ callbacks_close(int timeout_ms, size_t *cut_off)
 	}
 	*cut_off = n;
 	return 0;
+}
+
+void
+callbacks_set_max_sessions(size_t max)
+{
+	pthread_mutex_lock(&gate.lock);
+	gate.max_live = max;
+	pthread_mutex_unlock(&gate.lock);
+}
+
+uint64_t
+callbacks_refused(void)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&gate.lock);
+	n = gate.refused;
+	pthread_mutex_unlock(&gate.lock);
+	return n;
 }
 
 size_t
@@ -277,8 +307,9 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	if (!enter())
 		return SMFIS_REJECT;
 	if ((s = session_ensure(ctx)) == NULL) {
-		if (draining())
-			/* Stopping: the MTA applies its default_action. */
+		if (refusing())
+			/* Stopping or full: the MTA applies its
+			 * default_action, and the descriptor is freed. */
 			return leave(SMFIS_REJECT);
 		return leave(SMFIS_ALL_OPTS);	/* untracked, but mail flows */
 	}
@@ -342,8 +373,9 @@ cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 
 	if (!enter())
 		return SMFIS_ACCEPT;
-	if ((s = session_ensure(ctx)) == NULL && draining())
-		/* Stopping, and negotiate was skipped: not filtered. */
+	if ((s = session_ensure(ctx)) == NULL && refusing())
+		/* Stopping or full, and negotiate was skipped: not
+		 * filtered. */
 		return leave(SMFIS_ACCEPT);
 	if (s != NULL)
 		conn_connect(s->conn, hostname, hostaddr, &m);

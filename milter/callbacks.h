@@ -8,6 +8,7 @@
 #define MAILTRAIL_MILTER_CALLBACKS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <libmilter/mfapi.h>
 
@@ -43,5 +44,11 @@ int		  callbacks_close(int timeout_ms, size_t *cut_off);
 
 /* Sessions open now. */
 size_t		  callbacks_sessions(void);
+
+/* Refuse sessions beyond max open at once (0: no cap). */
+void		  callbacks_set_max_sessions(size_t max);
+
+/* Sessions refused so far (stopping, or over the cap). */
+uint64_t	  callbacks_refused(void);
 
 #endif

@@ -63,6 +63,7 @@
 
 #define DEFAULT_CONFIG	SYSCONFDIR "/mailtrail/mailtrail.conf"
 #define MAX_OVERRIDES	64
+#define FD_RESERVE	64	/* descriptors kept from MTA sessions */
 
 static struct {
 	pthread_mutex_t		 lock;
@@ -646,7 +647,7 @@ main(int argc, char **argv)
 	uid_t			 uid;
 	gid_t			 gid;
 	int			 ch, foreground = 0, check = 0, rc, n = 0;
-	unsigned long		 nofile;
+	unsigned long		 nofile, max_sessions;
 	mode_t			 old_umask;
 
 	while ((ch = getopt(argc, argv, "c:fj:no:p:V")) != -1) {
@@ -754,9 +755,19 @@ main(int argc, char **argv)
 		return EX_NOPERM;
 	}
 	check_pid_file_dir();
+	/*
+	 * Each MTA session holds a descriptor: raise the soft limit and cap
+	 * the sessions below it, keeping a reserve for the journal, DNS, the
+	 * log follower and sessions being refused.
+	 */
 	nofile = listen_raise_nofile();
-	mt_log(LOG_INFO, "open files limit: %lu (each MTA session holds one)",
-	    nofile);
+	max_sessions = nofile > 2 * FD_RESERVE ? nofile - FD_RESERVE :
+	    nofile / 2;
+	if (max_sessions > 1000000)
+		max_sessions = 1000000;
+	callbacks_set_max_sessions(max_sessions);
+	mt_log(LOG_INFO, "open files limit: %lu, at most %lu MTA sessions at "
+	    "once", nofile, max_sessions);
 
 	/*
 	 * Signals: block them all before any thread exists, so that only the
@@ -875,8 +886,9 @@ main(int argc, char **argv)
 
 		txn_counters(&t);
 		mt_log(LOG_NOTICE, "stopped: connections=%llu messages=%llu "
-		    "journal_errors=%llu", t.connections, t.messages,
-		    t.journal_errors);
+		    "journal_errors=%llu sessions_refused=%llu", t.connections,
+		    t.messages, t.journal_errors,
+		    (unsigned long long)callbacks_refused());
 	}
 	remove_pid_file();
 	return rc == MI_SUCCESS ? 0 : EX_SOFTWARE;

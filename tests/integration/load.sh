@@ -7,7 +7,8 @@
 # through RCPT), keeps them all open, and finishes each with a message:
 # none may be refused or broken for lack of descriptors or threads, the
 # daemon survives, every message is journaled, and mail after the burst is
-# journaled too.
+# journaled too.  Then the same burst against a daemon whose hard limit is
+# 300: the sessions over its cap are refused cleanly at once.
 
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lib/common.sh"
 . "$top_srcdir/tests/lib/milter.sh"
@@ -68,4 +69,40 @@ ok "$(grep -qiE 'too many open files|EMFILE' "$T/milter.log"; [ $? = 1 ]; echo $
     "no descriptor exhaustion in the log"
 mt_stop
 is "$?" 0 "clean stop"
+
+# ------------------------------------------------ a hard limit of 300
+# Beyond the session cap (the limit less a reserve) sessions are refused
+# at negotiation, at once: no hang, no spinning listener; the sessions
+# taken in are served and journaled, and mail flows after the burst.
+REAL=$(mt_binary)
+cat >"$T/lowfd.sh" <<EOS
+#!/bin/sh
+ulimit -n 300
+exec "$REAL" "\$@"
+EOS
+chmod +x "$T/lowfd.sh"
+MT_MILTER=$T/lowfd.sh mt_start "$T" "$SOCK" "$T/low.db" -o milter.backlog=128 ||
+    bail_out "daemon did not start under a limit of 300"
+J=$T/low.db
+like "$(grep 'open files limit' "$T/milter.log" | tail -n 1)" \
+    "open files limit: 300, at most 236 MTA sessions" \
+    "limit 300: the session cap is logged"
+timeout 120 "$CLIENT" -e -c "$N" "$SOCK" 1 capped >"$T/capped.out" 2>"$T/capped.err"
+st=$?
+ok "$([ "$st" != 124 ]; echo $?)" "limit 300: the burst ends, nothing hangs (exit $st)"
+opened=$(sed -n 's/^opened \([0-9]*\) of .*/\1/p' "$T/capped.out")
+ok "$([ -n "$opened" ] && [ "$opened" -ge 200 ] && [ "$opened" -le 236 ]; echo $?)" \
+    "limit 300: sessions up to the cap are taken in ($opened), the rest refused"
+is "$(grep -c '^eom [0-9]* c$' "$T/capped.out")" "$opened" \
+    "limit 300: every session taken in is answered"
+mt_running
+is "$?" 0 "limit 300: the daemon survived"
+sleep 1
+is "$(count capped)" "$opened" "limit 300: every message taken in is journaled"
+timeout 60 "$CLIENT" -e "$SOCK" 5 lowafter >/dev/null 2>&1
+is "$?" 0 "limit 300: mail after the burst flows"
+mt_stop
+is "$?" 0 "clean stop"
+like "$(tail -n 3 "$T/milter.log")" "sessions_refused=[1-9]" \
+    "limit 300: the refusals are counted"
 done_testing
