@@ -374,6 +374,14 @@ reload(void)
 	    "built-in defaults");
 }
 
+/*
+ * Set before smfi_stop().  A stop that comes before smfi_main() has set up
+ * its listener (a SIGTERM right after start) makes smfi_main() return a
+ * failure, as libmilter's stop closes the listening socket: that is still a
+ * clean stop.
+ */
+static int	 stop_requested;
+
 /* SIGTERM or SIGINT: drain the sessions, then let libmilter stop. */
 static void
 begin_stop(int sig)
@@ -390,6 +398,7 @@ begin_stop(int sig)
 	if (left > 0)
 		mt_log(LOG_WARNING, "stopping: %zu sessions still open after "
 		    "%d ms; they are cut off", left, ms);
+	__atomic_store_n(&stop_requested, 1, __ATOMIC_SEQ_CST);
 	smfi_stop();
 }
 
@@ -838,6 +847,9 @@ main(int argc, char **argv)
 	    state.config_path != NULL ? state.config_path :
 	    "built-in defaults");
 	rc = smfi_main();
+	if (rc != MI_SUCCESS &&
+	    __atomic_load_n(&stop_requested, __ATOMIC_SEQ_CST))
+		rc = MI_SUCCESS;
 
 	/*
 	 * libmilter serves no session any more, but a worker may still be
