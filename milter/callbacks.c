@@ -10,9 +10,27 @@
  * Thread safety: libmilter serialises one connection's callbacks, though
  * they may run on different threads of its pool; per-connection state lives
  * only in the session object given to smfi_setpriv.
+ *
+ * Shutdown (the gate): every callback enters and leaves through the gate,
+ * which counts the sessions alive and the callbacks running.  On SIGTERM
+ * the daemon first drains (callbacks_drain: new sessions are refused, open
+ * ones get up to milter.shutdown_timeout to end), then stops libmilter,
+ * then closes the gate (callbacks_close): no callback enters any more, the
+ * running ones are waited for, and the sessions still open are cut off
+ * (their open transaction journaled as aborted, "shutdown").  Only after
+ * that may the journal, SPF, DKIM and the resolver be freed.
+ *
+ * The gate also caps the sessions open at once (callbacks_set_max_sessions:
+ * the open-files limit less a reserve): beyond it a session is refused at
+ * negotiation, its descriptor freed at once, and the MTA applies its
+ * default_action.  Without the cap, running out of descriptors makes
+ * libmilter's listener spin on accept() while every session waits.
  */
+#include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "mailtrail/log.h"
 #include "mailtrail/txn.h"
@@ -23,7 +41,190 @@ struct session {
 	unsigned long	 noreply;	/* SMFIP_NR_* flags negotiated */
 	unsigned long	 actions;	/* SMFIF_* flags the MTA granted */
 	int		 leadspc;	/* header values keep their leading space */
+	struct session	*prev, *next;	/* the gate's list of live sessions */
 };
+
+static struct {
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 changed;	/* a session ended or a callback left */
+	struct session	*live;		/* sessions between create and close */
+	size_t		 n_live;
+	size_t		 running;	/* callbacks inside the gate */
+	uint64_t	 refused;	/* sessions refused (draining, full) */
+	size_t		 max_live;	/* 0: no cap */
+	int		 draining;	/* no new session */
+	int		 closed;	/* no callback enters */
+} gate = { .lock = PTHREAD_MUTEX_INITIALIZER,
+	   .changed = PTHREAD_COND_INITIALIZER };
+
+/* Enter the gate: 0 when it is closed (touch nothing, not even priv). */
+static int
+enter(void)
+{
+	int	 ok;
+
+	pthread_mutex_lock(&gate.lock);
+	if ((ok = !gate.closed))
+		gate.running++;
+	pthread_mutex_unlock(&gate.lock);
+	return ok;
+}
+
+static sfsistat
+leave(sfsistat rc)
+{
+	pthread_mutex_lock(&gate.lock);
+	if (--gate.running == 0)
+		pthread_cond_broadcast(&gate.changed);
+	pthread_mutex_unlock(&gate.lock);
+	return rc;
+}
+
+/* Inside the gate: a new session may start (0 while draining). */
+/* New sessions are turned away: stopping, or at the cap. */
+static int
+refusing(void)
+{
+	int	 r;
+
+	pthread_mutex_lock(&gate.lock);
+	r = gate.draining ||
+	    (gate.max_live != 0 && gate.n_live >= gate.max_live);
+	pthread_mutex_unlock(&gate.lock);
+	return r;
+}
+
+static int
+session_add(struct session *s)
+{
+	int	 ok;
+
+	pthread_mutex_lock(&gate.lock);
+	ok = !gate.draining &&
+	    (gate.max_live == 0 || gate.n_live < gate.max_live);
+	if (ok) {
+		s->prev = NULL;
+		if ((s->next = gate.live) != NULL)
+			s->next->prev = s;
+		gate.live = s;
+		gate.n_live++;
+	} else
+		gate.refused++;
+	pthread_mutex_unlock(&gate.lock);
+	return ok;
+}
+
+static void
+session_del(struct session *s)
+{
+	pthread_mutex_lock(&gate.lock);
+	if (s->prev != NULL)
+		s->prev->next = s->next;
+	else
+		gate.live = s->next;
+	if (s->next != NULL)
+		s->next->prev = s->prev;
+	if (--gate.n_live == 0)
+		pthread_cond_broadcast(&gate.changed);
+	pthread_mutex_unlock(&gate.lock);
+}
+
+static struct timespec
+deadline_in(int ms)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	return ts;
+}
+
+size_t
+callbacks_drain(int timeout_ms)
+{
+	struct timespec	 until = deadline_in(timeout_ms);
+	size_t		 left;
+
+	pthread_mutex_lock(&gate.lock);
+	gate.draining = 1;
+	while (gate.n_live > 0 &&
+	    pthread_cond_timedwait(&gate.changed, &gate.lock, &until) !=
+	    ETIMEDOUT)
+		;
+	left = gate.n_live;
+	pthread_mutex_unlock(&gate.lock);
+	return left;
+}
+
+int
+callbacks_close(int timeout_ms, size_t *cut_off)
+{
+	struct timespec	 until = deadline_in(timeout_ms);
+	struct session	*s, *next;
+	size_t		 n = 0;
+
+	*cut_off = 0;
+	pthread_mutex_lock(&gate.lock);
+	gate.draining = 1;
+	gate.closed = 1;
+	while (gate.running > 0 &&
+	    pthread_cond_timedwait(&gate.changed, &gate.lock, &until) !=
+	    ETIMEDOUT)
+		;
+	if (gate.running > 0) {
+		pthread_mutex_unlock(&gate.lock);
+		return -1;
+	}
+	s = gate.live;
+	gate.live = NULL;
+	gate.n_live = 0;
+	pthread_mutex_unlock(&gate.lock);
+
+	/* No callback runs or will run: the sessions are ours alone. */
+	for (; s != NULL; s = next) {
+		next = s->next;
+		conn_cut_off(s->conn, "shutdown");
+		free(s);
+		n++;
+	}
+	*cut_off = n;
+	return 0;
+}
+
+void
+callbacks_set_max_sessions(size_t max)
+{
+	pthread_mutex_lock(&gate.lock);
+	gate.max_live = max;
+	pthread_mutex_unlock(&gate.lock);
+}
+
+uint64_t
+callbacks_refused(void)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&gate.lock);
+	n = gate.refused;
+	pthread_mutex_unlock(&gate.lock);
+	return n;
+}
+
+size_t
+callbacks_sessions(void)
+{
+	size_t	 n;
+
+	pthread_mutex_lock(&gate.lock);
+	n = gate.n_live;
+	pthread_mutex_unlock(&gate.lock);
+	return n;
+}
 
 static const char *
 get_macro(void *arg, const char *name)
@@ -49,10 +250,17 @@ session_ensure(SMFICTX *ctx)
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
 	s->actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS;
+	/* Listed first: the gate closes only when no callback runs, so
+	 * s->conn is set by then. */
+	if (!session_add(s)) {
+		free(s);		/* stopping: refused */
+		return NULL;
+	}
 	cfg = daemon_config_get();
 	s->conn = conn_new(cfg, daemon_ctx());
 	config_unref(cfg);
 	if (s->conn == NULL) {
+		session_del(s);
 		free(s);
 		return NULL;
 	}
@@ -96,8 +304,15 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	size_t		 i;
 	int		 want_nr;
 
-	if ((s = session_ensure(ctx)) == NULL)
-		return SMFIS_ALL_OPTS;		/* untracked, but mail flows */
+	if (!enter())
+		return SMFIS_REJECT;
+	if ((s = session_ensure(ctx)) == NULL) {
+		if (refusing())
+			/* Stopping or full: the MTA applies its
+			 * default_action, and the descriptor is freed. */
+			return leave(SMFIS_REJECT);
+		return leave(SMFIS_ALL_OPTS);	/* untracked, but mail flows */
+	}
 	cfg = conn_config(s->conn);
 
 	s->actions = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS);
@@ -147,84 +362,101 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	if ((f1 & SMFIP_RCPT_REJ) == 0)
 		mt_log(LOG_DEBUG, "%s: the MTA does not offer rejected "
 		    "recipients (SMFIP_RCPT_REJ)", conn_id(s->conn));
-	return SMFIS_CONTINUE;
+	return leave(SMFIS_CONTINUE);
 }
 
 static sfsistat
 cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 {
-	struct session		*s = session_ensure(ctx);
+	struct session		*s;
 	struct mt_macros	 m = MACROS(ctx);
 
+	if (!enter())
+		return SMFIS_ACCEPT;
+	if ((s = session_ensure(ctx)) == NULL && refusing())
+		/* Stopping or full, and negotiate was skipped: not
+		 * filtered. */
+		return leave(SMFIS_ACCEPT);
 	if (s != NULL)
 		conn_connect(s->conn, hostname, hostaddr, &m);
-	return reply(s, SMFIP_NR_CONN);
+	return leave(reply(s, SMFIP_NR_CONN));
 }
 
 static sfsistat
 cb_helo(SMFICTX *ctx, char *helo)
 {
-	struct session		*s = session_get(ctx);
+	struct session		*s;
 	struct mt_macros	 m = MACROS(ctx);
 
-	if (s != NULL)
+	if (!enter())
+		return SMFIS_CONTINUE;
+	if ((s = session_get(ctx)) != NULL)
 		conn_helo(s->conn, helo, &m);
-	return reply(s, SMFIP_NR_HELO);
+	return leave(reply(s, SMFIP_NR_HELO));
 }
 
 static sfsistat
 cb_envfrom(SMFICTX *ctx, char **argv)
 {
-	struct session		*s = session_get(ctx);
+	struct session		*s;
 	struct mt_macros	 m = MACROS(ctx);
 
-	if (s != NULL)
+	if (!enter())
+		return SMFIS_CONTINUE;
+	if ((s = session_get(ctx)) != NULL)
 		conn_mail(s->conn, argv, &m);
-	return reply(s, SMFIP_NR_MAIL);
+	return leave(reply(s, SMFIP_NR_MAIL));
 }
 
 static sfsistat
 cb_envrcpt(SMFICTX *ctx, char **argv)
 {
-	struct session		*s = session_get(ctx);
+	struct session		*s;
 	struct mt_macros	 m = MACROS(ctx);
 
-	if (s != NULL)
+	if (!enter())
+		return SMFIS_CONTINUE;
+	if ((s = session_get(ctx)) != NULL)
 		conn_rcpt(s->conn, argv, &m);
-	return reply(s, SMFIP_NR_RCPT);
+	return leave(reply(s, SMFIP_NR_RCPT));
 }
 
 static sfsistat
 cb_data(SMFICTX *ctx)
 {
-	struct session		*s = session_get(ctx);
+	struct session		*s;
 	struct mt_macros	 m = MACROS(ctx);
 
-	if (s != NULL)
+	if (!enter())
+		return SMFIS_CONTINUE;
+	if ((s = session_get(ctx)) != NULL)
 		conn_data(s->conn, &m);
-	return reply(s, SMFIP_NR_DATA);
+	return leave(reply(s, SMFIP_NR_DATA));
 }
 
 static sfsistat
 cb_unknown(SMFICTX *ctx, const char *cmd)
 {
-	struct session		*s = session_get(ctx);
+	struct session		*s;
 
-	if (s != NULL)
+	if (!enter())
+		return SMFIS_CONTINUE;
+	if ((s = session_get(ctx)) != NULL)
 		conn_unknown(s->conn, cmd);
-	return reply(s, SMFIP_NR_UNKN);
+	return leave(reply(s, SMFIP_NR_UNKN));
 }
 
 static sfsistat
 cb_header(SMFICTX *ctx, char *name, char *value)
 {
-	struct session		*s = session_get(ctx);
-
+	struct session		*s;
 	char			*v;
 	size_t			 n;
 
-	if (s == NULL)
-		return reply(s, SMFIP_NR_HDR);
+	if (!enter())
+		return SMFIS_CONTINUE;
+	if ((s = session_get(ctx)) == NULL)
+		return leave(reply(s, SMFIP_NR_HDR));
 	if (s->leadspc || value == NULL)
 		conn_header(s->conn, name, value);
 	else {
@@ -238,28 +470,32 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 		} else
 			conn_header(s->conn, name, value);
 	}
-	return reply(s, SMFIP_NR_HDR);
+	return leave(reply(s, SMFIP_NR_HDR));
 }
 
 static sfsistat
 cb_eoh(SMFICTX *ctx)
 {
-	struct session		*s = session_get(ctx);
+	struct session		*s;
 	struct mt_macros	 m = MACROS(ctx);
 
-	if (s != NULL)
+	if (!enter())
+		return SMFIS_CONTINUE;
+	if ((s = session_get(ctx)) != NULL)
 		conn_eoh(s->conn, &m);
-	return reply(s, SMFIP_NR_EOH);
+	return leave(reply(s, SMFIP_NR_EOH));
 }
 
 static sfsistat
 cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 {
-	struct session		*s = session_get(ctx);
+	struct session		*s;
 
-	if (s != NULL)
+	if (!enter())
+		return SMFIS_CONTINUE;
+	if ((s = session_get(ctx)) != NULL)
 		conn_body(s->conn, chunk, len);
-	return reply(s, SMFIP_NR_BODY);
+	return leave(reply(s, SMFIP_NR_BODY));
 }
 
 /* Insert name: value at the top, or note the failure. */
@@ -334,47 +570,54 @@ apply_plan(SMFICTX *ctx, struct session *s, const struct mt_eom_plan *plan)
 static sfsistat
 cb_eom(SMFICTX *ctx)
 {
-	struct session		*s = session_get(ctx);
+	struct session		*s;
 	struct mt_macros	 m = MACROS(ctx);
 	struct mt_eom_plan	 plan;
 	int			 planned;
 
-	if (s == NULL)
+	if (!enter())
 		return SMFIS_CONTINUE;
+	if ((s = session_get(ctx)) == NULL)
+		return leave(SMFIS_CONTINUE);
 	/* The record is committed before any header change is sent. */
 	planned = conn_eom_plan(s->conn, &m, &plan) == 0;
 	if (conn_eom_finish(s->conn, planned ? &plan : NULL) ==
 	    MT_REPLY_TEMPFAIL) {
 		(void)smfi_setreply(ctx, "451", "4.3.0",
 		    "message tracking unavailable, try again later");
-		return SMFIS_TEMPFAIL;
+		return leave(SMFIS_TEMPFAIL);
 	}
 	if (planned)
 		apply_plan(ctx, s, &plan);
-	return SMFIS_CONTINUE;
+	return leave(SMFIS_CONTINUE);
 }
 
 static sfsistat
 cb_abort(SMFICTX *ctx)
 {
-	struct session		*s = session_get(ctx);
+	struct session		*s;
 
-	if (s != NULL)
+	if (!enter())
+		return SMFIS_CONTINUE;
+	if ((s = session_get(ctx)) != NULL)
 		conn_abort(s->conn);
-	return SMFIS_CONTINUE;
+	return leave(SMFIS_CONTINUE);
 }
 
 static sfsistat
 cb_close(SMFICTX *ctx)
 {
-	struct session		*s = session_get(ctx);
+	struct session		*s;
 
-	if (s != NULL) {
+	if (!enter())
+		return SMFIS_CONTINUE;	/* cut off already: s is gone */
+	if ((s = session_get(ctx)) != NULL) {
+		session_del(s);
 		conn_close(s->conn);
 		free(s);
 		smfi_setpriv(ctx, NULL);
 	}
-	return SMFIS_CONTINUE;
+	return leave(SMFIS_CONTINUE);
 }
 
 static struct smfiDesc desc = {

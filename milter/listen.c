@@ -6,8 +6,16 @@
  * MTA's delayed ACK, about 40 ms a message.  libmilter has no API for socket
  * options, so after smfi_opensocket() we look for listening TCP sockets
  * among our descriptors; sockets accepted later inherit the option.
+ *
+ * A unix: socket gets its permission bits from the umask in force when
+ * libmilter binds it (listen_umask_for), and its owner through a
+ * descriptor opened without following symlinks: nothing is chmod'ed or
+ * chown'ed by path as root.
  */
+#include "config.h"
+
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
@@ -65,12 +73,50 @@ listen_set_nodelay(void)
 	return n;
 }
 
+mode_t
+listen_umask_for(unsigned mode)
+{
+	return (mode_t)(~mode & 0777);
+}
+
 int
 listen_unix_perms(const char *path, unsigned mode, uid_t uid, gid_t gid)
 {
-	if (chmod(path, (mode_t)mode) != 0)
+	struct stat	 st;
+	int		 fd, rc = -1, saved;
+
+	if ((fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		return -1;
-	if (uid != (uid_t)-1 && chown(path, uid, gid) != 0)
-		return -1;
-	return 0;
+	if (fstat(fd, &st) != 0)
+		goto out;
+	if (!S_ISSOCK(st.st_mode) || (st.st_mode & 07777) != (mode & 07777)) {
+		errno = EINVAL;
+		goto out;
+	}
+	if (uid != (uid_t)-1 &&
+	    fchownat(fd, "", uid, gid, AT_EMPTY_PATH) != 0)
+		goto out;
+	rc = 0;
+out:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return rc;
+}
+
+unsigned long
+listen_raise_nofile(void)
+{
+	struct rlimit	 rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return 0;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+		if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+			return 0;
+	}
+	return rl.rlim_cur == RLIM_INFINITY ? (unsigned long)-1 :
+	    (unsigned long)rl.rlim_cur;
 }

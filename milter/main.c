@@ -7,10 +7,20 @@
  * user); then hand the thread over to libmilter.  Threads are only started
  * after the fork.
  *
- * Signals: libmilter's own signal thread stops on SIGTERM and SIGINT; we
- * keep SIGHUP (reload the configuration, reopen logs) and SIGUSR1 (log
- * counters) for a thread of our own.  Shared state here is the current
- * configuration snapshot (swapped whole under a lock) and the journal.
+ * Signals: one thread of our own takes them all: SIGHUP (reload the
+ * configuration, reopen logs), SIGUSR1 (log counters), SIGTERM and SIGINT
+ * (stop).  libmilter's signal thread never sees one (see sigwait below):
+ * once libmilter is told to stop its workers serve no session any more, so
+ * we drain first.  Shared state here is the current configuration snapshot
+ * (swapped whole under a lock) and the journal (its pointer under the same
+ * lock, so that SIGUSR1 never reads a journal being closed).
+ *
+ * Stopping (SIGTERM, SIGINT): new sessions are refused (the MTA applies its
+ * default_action), the open ones get milter.shutdown_timeout to end, then
+ * smfi_stop(); once smfi_main() returns the callbacks' gate is closed,
+ * the running callbacks are waited for (bounded by their own deadlines),
+ * the sessions still open are journaled as cut off, and only then are the
+ * journal, SPF, DKIM and the resolver freed (callbacks.c).
  *
  * The log follower (delivery.maillog) is started once the journal is open
  * and stopped, its last batch handed over, before the journal closes; a
@@ -30,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
@@ -52,6 +63,7 @@
 
 #define DEFAULT_CONFIG	SYSCONFDIR "/mailtrail/mailtrail.conf"
 #define MAX_OVERRIDES	64
+#define FD_RESERVE	64	/* descriptors kept from MTA sessions */
 
 static struct {
 	pthread_mutex_t		 lock;
@@ -90,7 +102,12 @@ daemon_config_get(void)
 struct journal *
 daemon_journal(void)
 {
-	return state.journal;
+	struct journal	*j;
+
+	pthread_mutex_lock(&state.lock);
+	j = state.journal;
+	pthread_mutex_unlock(&state.lock);
+	return j;
 }
 
 int
@@ -100,11 +117,13 @@ daemon_socket_is_inet(void)
 }
 
 /*
- * libmilter's signal thread waits for SIGHUP, SIGTERM and SIGINT and treats
- * SIGHUP like SIGTERM (stop).  We want SIGHUP to reload, so this definition
- * of sigwait(), which the dynamic linker gives libmilter in place of the C
- * library's, waits for the same set minus SIGHUP; our own signal thread
- * takes SIGHUP with sigwaitinfo(), a different symbol.
+ * libmilter's signal thread waits for SIGHUP, SIGTERM and SIGINT and stops
+ * at once on any of them.  We want SIGHUP to reload and SIGTERM to drain
+ * the sessions first, so this definition of sigwait(), which the dynamic
+ * linker gives libmilter in place of the C library's, waits for the same
+ * set minus those three (that is, for nothing); our own signal thread
+ * takes them with sigwaitinfo(), a different symbol, and calls smfi_stop()
+ * when the sessions are drained.
  */
 int
 sigwait(const sigset_t *set, int *sig)
@@ -113,6 +132,8 @@ sigwait(const sigset_t *set, int *sig)
 	int		 s;
 
 	sigdelset(&mine, SIGHUP);
+	sigdelset(&mine, SIGTERM);
+	sigdelset(&mine, SIGINT);
 	do
 		s = sigwaitinfo(&mine, NULL);
 	while (s < 0 && errno == EINTR);
@@ -256,8 +277,10 @@ log_counters(void)
 	txn_counters(&t);
 	mi = mallinfo2();
 	memset(&j, 0, sizeof(j));
+	pthread_mutex_lock(&state.lock);
 	if (state.journal != NULL)
 		journal_counters(state.journal, &j);
+	pthread_mutex_unlock(&state.lock);
 	mt_log(LOG_INFO, "stats connections=%llu messages=%llu "
 	    "truncations=%llu alloc_failures=%llu journal_errors=%llu "
 	    "forged_removed=%llu forged_authres_removed=%llu spf_checks=%llu "
@@ -351,11 +374,39 @@ reload(void)
 	    "built-in defaults");
 }
 
+/*
+ * Set before smfi_stop().  A stop that comes before smfi_main() has set up
+ * its listener (a SIGTERM right after start) makes smfi_main() return a
+ * failure, as libmilter's stop closes the listening socket: that is still a
+ * clean stop.
+ */
+static int	 stop_requested;
+
+/* SIGTERM or SIGINT: drain the sessions, then let libmilter stop. */
+static void
+begin_stop(int sig)
+{
+	struct mt_config *cfg = daemon_config_get();
+	int		 ms = cfg->shutdown_timeout_ms;
+	size_t		 open = callbacks_sessions(), left;
+
+	config_unref(cfg);
+	mt_log(LOG_NOTICE, "stopping (SIG%s): refusing new sessions, waiting "
+	    "up to %d ms for %zu open", sig == SIGINT ? "INT" : "TERM", ms,
+	    open);
+	left = callbacks_drain(ms);
+	if (left > 0)
+		mt_log(LOG_WARNING, "stopping: %zu sessions still open after "
+		    "%d ms; they are cut off", left, ms);
+	__atomic_store_n(&stop_requested, 1, __ATOMIC_SEQ_CST);
+	smfi_stop();
+}
+
 static void *
 signal_thread(void *arg)
 {
 	sigset_t	*set = arg;
-	int		 sig;
+	int		 sig, stopping = 0;
 
 	for (;;) {
 		sig = sigwaitinfo(set, NULL);
@@ -363,6 +414,10 @@ signal_thread(void *arg)
 			reload();
 		else if (sig == SIGUSR1)
 			log_counters();
+		else if ((sig == SIGTERM || sig == SIGINT) && !stopping) {
+			stopping = 1;
+			begin_stop(sig);
+		}
 	}
 	return NULL;
 }
@@ -403,20 +458,114 @@ open_auth(const struct mt_config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The pid file.  Written as root before the privilege drop, so it must not
+ * be a way to write anywhere else: opened O_NOFOLLOW (a symlink is
+ * refused, its target untouched), it must be a regular file with one
+ * link, and it is locked (a second daemon on the same file refuses to
+ * start) and kept open for the daemon's life.  It is given to milter.user
+ * (fchown).  At exit it is removed; that needs its directory to be
+ * writable by milter.user (/run/mailtrail in the service unit); where it is
+ * not, the file is emptied instead, so that it never names a dead process.
+ */
+static struct {
+	int	 fd;
+	char	 path[4096];
+} pidf = { .fd = -1 };
+
 static int
-write_pid_file(const char *path)
+write_pid_file(const char *path, uid_t uid, gid_t gid)
 {
-	FILE	*fp;
+	struct stat	 st;
+	char		 buf[32];
+	int		 fd, n;
 
 	if (path[0] == '\0')
 		return 0;
-	if ((fp = fopen(path, "w")) == NULL) {
-		mt_log(LOG_ERR, "cannot write pid file %s: %s", path,
-		    strerror(errno));
+	if (strlen(path) >= sizeof(pidf.path)) {
+		mt_log(LOG_ERR, "pid file %s: name too long", path);
 		return -1;
 	}
-	fprintf(fp, "%ld\n", (long)getpid());
-	return fclose(fp);
+	fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
+	    O_NONBLOCK, 0644);
+	if (fd < 0) {
+		mt_log(LOG_ERR, "cannot write pid file %s: %s%s", path,
+		    strerror(errno), errno == ELOOP ? " (a symbolic link: "
+		    "refused)" : "");
+		return -1;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
+		mt_log(LOG_ERR, "pid file %s: not a regular file with one "
+		    "link: refused", path);
+		close(fd);
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		mt_log(LOG_ERR, "pid file %s is locked: another "
+		    "mailtrail-milter runs", path);
+		close(fd);
+		return -1;
+	}
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) != 0 || write(fd, buf, (size_t)n) != n ||
+	    (uid != (uid_t)-1 && fchown(fd, uid, gid) != 0)) {
+		mt_log(LOG_ERR, "cannot write pid file %s: %s", path,
+		    strerror(errno));
+		close(fd);
+		(void)unlink(path);
+		return -1;
+	}
+	pidf.fd = fd;
+	snprintf(pidf.path, sizeof(pidf.path), "%s", path);
+	return 0;
+}
+
+/* After the privilege drop: say now if the pid file cannot be removed. */
+static void
+check_pid_file_dir(void)
+{
+	char	 dir[sizeof(pidf.path)], *slash;
+
+	if (pidf.fd < 0)
+		return;
+	snprintf(dir, sizeof(dir), "%s", pidf.path);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		return;
+	if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	if (access(dir, W_OK) != 0)
+		mt_log(LOG_WARNING, "pid file %s: its directory is not "
+		    "writable by this user; the file will be emptied at exit, "
+		    "not removed (use a directory of the user's, e.g. "
+		    "/run/mailtrail)", pidf.path);
+}
+
+/* At exit: remove the pid file, or at least empty it. */
+static void
+remove_pid_file(void)
+{
+	if (pidf.fd < 0)
+		return;
+	if (unlink(pidf.path) != 0 && ftruncate(pidf.fd, 0) != 0)
+		mt_log(LOG_WARNING, "cannot remove or empty pid file %s: %s",
+		    pidf.path, strerror(errno));
+	close(pidf.fd);
+	pidf.fd = -1;
+}
+
+/* How long a callback may run: its own bounds, plus slack. */
+static int
+callback_bound_ms(void)
+{
+	struct mt_config *cfg = daemon_config_get();
+	int		 ms;
+
+	ms = cfg->commit_timeout_ms + cfg->spf_deadline_ms +
+	    cfg->dkim_timeout_ms + 2000;
+	config_unref(cfg);
+	return ms;
 }
 
 /* Resolve user/group; *uid stays -1 when there is nothing to drop to. */
@@ -507,7 +656,8 @@ main(int argc, char **argv)
 	uid_t			 uid;
 	gid_t			 gid;
 	int			 ch, foreground = 0, check = 0, rc, n = 0;
-	char			 pid_file[4096];
+	unsigned long		 nofile, max_sessions;
+	mode_t			 old_umask;
 
 	while ((ch = getopt(argc, argv, "c:fj:no:p:V")) != -1) {
 		switch (ch) {
@@ -582,7 +732,11 @@ main(int argc, char **argv)
 		    "for %s\n", cfg->socket);
 		return EX_SOFTWARE;
 	}
-	if (smfi_opensocket(true) != MI_SUCCESS) {
+	/* A unix: socket is born with milter.socket_mode's bits. */
+	old_umask = umask(listen_umask_for(cfg->socket_mode));
+	rc = smfi_opensocket(true);
+	umask(old_umask);
+	if (rc != MI_SUCCESS) {
 		fprintf(stderr, "mailtrail-milter: cannot open milter socket "
 		    "%s: %s\n", cfg->socket, strerror(errno));
 		return EX_UNAVAILABLE;
@@ -603,11 +757,26 @@ main(int argc, char **argv)
 		    strerror(errno));
 		return EX_OSERR;
 	}
-	snprintf(pid_file, sizeof(pid_file), "%s", cfg->pid_file);
-	if (write_pid_file(pid_file) != 0)
+	if (write_pid_file(cfg->pid_file, uid, gid) != 0)
 		return EX_CANTCREAT;
-	if (drop_privileges(cfg, uid, gid) != 0)
+	if (drop_privileges(cfg, uid, gid) != 0) {
+		remove_pid_file();
 		return EX_NOPERM;
+	}
+	check_pid_file_dir();
+	/*
+	 * Each MTA session holds a descriptor: raise the soft limit and cap
+	 * the sessions below it, keeping a reserve for the journal, DNS, the
+	 * log follower and sessions being refused.
+	 */
+	nofile = listen_raise_nofile();
+	max_sessions = nofile > 2 * FD_RESERVE ? nofile - FD_RESERVE :
+	    nofile / 2;
+	if (max_sessions > 1000000)
+		max_sessions = 1000000;
+	callbacks_set_max_sessions(max_sessions);
+	mt_log(LOG_INFO, "open files limit: %lu, at most %lu MTA sessions at "
+	    "once", nofile, max_sessions);
 
 	/*
 	 * Signals: block them all before any thread exists, so that only the
@@ -621,16 +790,16 @@ main(int argc, char **argv)
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	sigdelset(&sigs, SIGTERM);
-	sigdelset(&sigs, SIGINT);
 
 	/* Before any thread: GMime's set-up is not thread-safe. */
 	dsn_init();
 
 	/* The journal, as the unprivileged user.  The path is copied: a
 	 * reload frees the configuration it came from. */
-	if ((state.store_opts.path = strdup(cfg->journal_path)) == NULL)
+	if ((state.store_opts.path = strdup(cfg->journal_path)) == NULL) {
+		remove_pid_file();
 		return EX_OSERR;
+	}
 	state.store_opts.synchronous_full =
 	    cfg->durability == MT_DURABILITY_FULL;
 	state.store_opts.mode = cfg->journal_mode;
@@ -649,12 +818,14 @@ main(int argc, char **argv)
 		if (!foreground)
 			fprintf(stderr, "mailtrail-milter: cannot open the "
 			    "journal: %s\n", err);
+		remove_pid_file();
 		return EX_CANTCREAT;
 	}
 	state.ctx.journal = state.journal;
 	if (open_auth(cfg, err, sizeof(err)) != 0) {
 		mt_log(LOG_ERR, "%s", err);
 		journal_close(state.journal);
+		remove_pid_file();
 		return EX_SOFTWARE;
 	}
 	/* Before the signal thread exists: a reload may free cfg. */
@@ -665,6 +836,7 @@ main(int argc, char **argv)
 		mt_log(LOG_ERR, "cannot start the signal thread");
 		follower_stop_locked();
 		journal_close(state.journal);
+		remove_pid_file();
 		return EX_OSERR;
 	}
 	pthread_detach(tid);
@@ -675,6 +847,32 @@ main(int argc, char **argv)
 	    state.config_path != NULL ? state.config_path :
 	    "built-in defaults");
 	rc = smfi_main();
+	if (rc != MI_SUCCESS &&
+	    __atomic_load_n(&stop_requested, __ATOMIC_SEQ_CST))
+		rc = MI_SUCCESS;
+
+	/*
+	 * libmilter serves no session any more, but a worker may still be
+	 * inside a callback: close the gate and wait for it (its own bounds:
+	 * DNS deadlines, the commit timeout), then cut off what is still open.
+	 */
+	{
+		size_t	 cut = 0;
+		int	 bound = callback_bound_ms();
+
+		if (callbacks_close(bound, &cut) != 0) {
+			mt_log(LOG_ERR, "stopping: callbacks still running "
+			    "after %d ms; exiting without freeing shared "
+			    "state", bound);
+			journal_flush(daemon_journal());
+			remove_pid_file();
+			return EX_SOFTWARE;
+		}
+		if (cut > 0)
+			mt_log(LOG_NOTICE, "stopping: %zu sessions cut off, "
+			    "their open transactions journaled as aborted "
+			    "(shutdown)", cut);
+	}
 	pthread_mutex_lock(&state.follower_lock);
 	state.stopping = 1;
 	if (state.follower != NULL)
@@ -683,8 +881,15 @@ main(int argc, char **argv)
 	follower_stop_locked();
 	pthread_mutex_unlock(&state.follower_lock);
 	mt_log(LOG_NOTICE, "stopping: flushing the journal");
-	journal_close(state.journal);
-	state.journal = NULL;
+	{
+		struct journal *j;
+
+		pthread_mutex_lock(&state.lock);
+		j = state.journal;
+		state.journal = NULL;
+		pthread_mutex_unlock(&state.lock);
+		journal_close(j);
+	}
 	spf_free(state.ctx.spf);
 	dkimv_free(state.ctx.dkimv);
 	resolver_free(state.resolver);
@@ -693,10 +898,10 @@ main(int argc, char **argv)
 
 		txn_counters(&t);
 		mt_log(LOG_NOTICE, "stopped: connections=%llu messages=%llu "
-		    "journal_errors=%llu", t.connections, t.messages,
-		    t.journal_errors);
+		    "journal_errors=%llu sessions_refused=%llu", t.connections,
+		    t.messages, t.journal_errors,
+		    (unsigned long long)callbacks_refused());
 	}
-	if (pid_file[0] != '\0')
-		(void)unlink(pid_file);
+	remove_pid_file();
 	return rc == MI_SUCCESS ? 0 : EX_SOFTWARE;
 }

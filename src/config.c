@@ -182,6 +182,11 @@ static const struct conf_option options[] = {
 	{ .path = "milter.timeout", .type = OPT_INT,
 	  .offset = F(milter_timeout), .def = "7210", .min = 1, .max = 86400,
 	  .doc = "libmilter's I/O timeout towards the MTA, in seconds." },
+	{ .path = "milter.shutdown_timeout", .type = OPT_MS,
+	  .offset = F(shutdown_timeout_ms), .def = "10000", .min = 0,
+	  .max = 600000,
+	  .doc = "On SIGTERM, longest wait for open MTA sessions to end, in "
+	    "milliseconds; those still open are journaled as cut off." },
 	{ .path = "milter.backlog", .type = OPT_INT, .offset = F(backlog),
 	  .def = "64", .min = 1, .max = 65535,
 	  .doc = "listen(2) backlog of the milter socket." },

@@ -25,6 +25,19 @@
  *   before freeing the record; a submitter that times out detaches it under
  *   the lock.  So the writer never touches a dead stack and the submitter
  *   never touches a freed record.
+ * - A durable submitter that times out tells the MTA something other than
+ *   what its record says (on_error = tempfail: a 451 for a record built as
+ *   "accepted").  The record must end up saying what the MTA was told, and
+ *   the race between the timed-out submitter and the writer is settled
+ *   under the lock: a record still queued (not taken) is rewritten there
+ *   and then, before the writer ever sees it; a record the writer holds is
+ *   marked late, and when the writer finishes it (also under the lock) a
+ *   committed late record goes back to the head of the queue as a
+ *   revision, which the store applies as an update of the stored message's
+ *   outcome and error; a late record that goes back to the queue unwritten
+ *   (store down) is rewritten there.  So the committed row either never
+ *   said "accepted" or is corrected by the next transaction the writer
+ *   makes.
  * - A failed batch is rolled back and its records retried one per
  *   transaction, so one poison record loses only itself.  When the store
  *   looks dead (two failures in a row), it is closed and reopened before
@@ -85,7 +98,8 @@ struct journal {
 	int64_t			 head_since_us;	/* when the oldest queued record
 						   began to wait (monotonic) */
 	uint64_t		 accepted;	/* records ever queued */
-	uint64_t		 finished;	/* of those, committed or failed */
+	uint64_t		 finished;	/* of those, committed or failed
+						   (a revision finishes once) */
 	uint64_t		 flush_target;	/* finish this many without delay */
 	int			 closing;
 	int			 submitters;	/* threads inside journal_submit */
@@ -102,6 +116,8 @@ struct journal {
 	struct mt_burst		 b_open;
 	struct mt_burst		 b_reopen;
 };
+
+static void	put_back(struct journal *, struct mt_record *);
 
 static size_t
 rec_cost(const struct mt_record *rec)
@@ -151,18 +167,52 @@ store_trouble(struct mt_burst *b, const char *ctx, const char *err)
 }
 
 /*
+ * Make a timed-out durable record say what the MTA was told instead (under
+ * the lock, while no other thread reads the record).
+ */
+static void
+apply_late(struct mt_record *rec)
+{
+	static const char why[] = "journal commit timed out: the MTA was "
+	    "answered before the record was stored";
+
+	rec->late = 0;
+	if (rec->kind != MT_RECORD_MESSAGE ||
+	    rec->msg.outcome == rec->late_outcome)
+		return;
+	rec->msg.outcome = rec->late_outcome;
+	(void)mt_bytes_append(&rec->msg.error, ';', why, sizeof(why) - 1,
+	    1024);
+}
+
+/*
  * Records finished (committed or failed): tell their waiters, update the
- * counters, free them.  Called without the lock.
+ * counters, free them.  A committed record whose submitter timed out while
+ * the writer held it (late) is not finished: it goes back to the head of
+ * the queue as a revision of the stored row.  Called without the lock.
  */
 static void
 finish(struct journal *j, struct mt_record *list, enum journal_status st)
 {
-	struct mt_record *rec, *next;
+	struct mt_record *rec, *next, **pp, *revise = NULL, **rtail = &revise;
 	struct waiter	*w;
-	uint64_t	 n = 0;
+	uint64_t	 n = 0, nrev = 0;
 
 	pthread_mutex_lock(&j->lock);
-	for (rec = list; rec != NULL; rec = rec->next) {
+	for (pp = &list; (rec = *pp) != NULL; ) {
+		rec->taken = 0;
+		if (rec->late && st == JOURNAL_OK) {
+			/* Stored as it was built: correct it next. */
+			apply_late(rec);
+			rec->revision = 1;
+			*pp = rec->next;
+			rec->next = NULL;
+			*rtail = rec;
+			rtail = &rec->next;
+			nrev++;
+			continue;
+		}
+		pp = &rec->next;
 		if ((w = rec->waiter) != NULL) {
 			w->status = st;
 			w->done = 1;
@@ -178,6 +228,11 @@ finish(struct journal *j, struct mt_record *list, enum journal_status st)
 		j->c.committed += n;
 	else
 		j->c.failed += n;
+	if (revise != NULL) {
+		j->c.revised += nrev;
+		put_back(j, revise);
+		pthread_cond_signal(&j->work);
+	}
 	pthread_cond_broadcast(&j->progress);
 	pthread_mutex_unlock(&j->lock);
 
@@ -195,6 +250,7 @@ take(struct journal *j, size_t n)
 	size_t		 i;
 
 	for (i = 0; i < n && rec != NULL; i++) {
+		rec->taken = 1;
 		last = rec;
 		rec = rec->next;
 	}
@@ -215,7 +271,13 @@ put_back(struct journal *j, struct mt_record *list)
 	struct mt_record *last = list;
 	size_t		 n = 1;
 
-	while (last->next != NULL) {
+	for (;;) {
+		/* Back in the queue: a late record is rewritten now. */
+		last->taken = 0;
+		if (last->late)
+			apply_late(last);
+		if (last->next == NULL)
+			break;
 		last = last->next;
 		n++;
 	}
@@ -573,13 +635,17 @@ submit_done(struct journal *j)
 	pthread_mutex_unlock(&j->lock);
 }
 
-/* Queue rec; with wait (durable journals), wait for its commit. */
+/*
+ * Queue rec; with wait (durable journals), wait for its commit.  When the
+ * wait times out, the record is made to say if_late (see the top).
+ */
 static enum journal_status
-submit(struct journal *j, struct mt_record *rec, int wait)
+submit(struct journal *j, struct mt_record *rec, int wait,
+    enum mt_outcome if_late)
 {
 	struct waiter	 w;
 	enum journal_status st;
-	char		 detail[192], label[REC_LABEL_SIZE];
+	char		 detail[256], label[REC_LABEL_SIZE];
 	size_t		 cost;
 	int64_t		 deadline;
 	int		 was_empty, rc;
@@ -592,6 +658,8 @@ submit(struct journal *j, struct mt_record *rec, int wait)
 	}
 	rec->next = NULL;
 	rec->waiter = NULL;
+	rec->taken = rec->late = rec->revision = 0;
+	rec->late_outcome = if_late;
 	cost = rec_cost(rec);
 
 	pthread_mutex_lock(&j->lock);
@@ -645,13 +713,24 @@ submit(struct journal *j, struct mt_record *rec, int wait)
 	while (!w.done) {
 		rc = wait_until(j, &w.cond, deadline);
 		if (rc == ETIMEDOUT && !w.done) {
-			/* Still held by the journal: rec is alive. */
+			/*
+			 * Still held by the journal: rec is alive.  Queued,
+			 * it is rewritten here; held by the writer, it is
+			 * marked and corrected once it lands.
+			 */
 			rec->waiter = NULL;
 			w.status = JOURNAL_TIMEOUT;
 			j->c.timeouts++;
-			snprintf(detail, sizeof(detail), "%s timeout_ms=%d",
+			if (rec->taken)
+				rec->late = 1;
+			else
+				apply_late(rec);
+			snprintf(detail, sizeof(detail), "%s timeout_ms=%d:"
+			    " delayed, %s; it will be recorded as %s",
 			    rec_label(rec, label, sizeof(label)),
-			    j->opts.commit_timeout_ms);
+			    j->opts.commit_timeout_ms,
+			    rec->late ? "being written" : "still queued",
+			    record_outcome_name(rec->late_outcome));
 			break;
 		}
 	}
@@ -666,13 +745,22 @@ submit(struct journal *j, struct mt_record *rec, int wait)
 enum journal_status
 journal_submit(struct journal *j, struct mt_record *rec)
 {
-	return submit(j, rec, j != NULL && j->opts.durable);
+	return submit(j, rec, j != NULL && j->opts.durable,
+	    rec != NULL ? rec->msg.outcome : MT_OUTCOME_ACCEPTED);
+}
+
+enum journal_status
+journal_submit_late(struct journal *j, struct mt_record *rec,
+    enum mt_outcome if_late)
+{
+	return submit(j, rec, j != NULL && j->opts.durable, if_late);
 }
 
 enum journal_status
 journal_submit_async(struct journal *j, struct mt_record *rec)
 {
-	return submit(j, rec, 0);
+	return submit(j, rec, 0,
+	    rec != NULL ? rec->msg.outcome : MT_OUTCOME_ACCEPTED);
 }
 
 void

@@ -89,6 +89,7 @@ struct sqlite_store {
 	int64_t		 busy_since;	/* mono us of the first busy retry */
 	sqlite3_stmt	*conn_upsert;
 	sqlite3_stmt	*msg_insert;
+	sqlite3_stmt	*msg_revise;
 	sqlite3_stmt	*rcpt_insert;
 	sqlite3_stmt	*edit_insert;
 	sqlite3_stmt	*spf_insert;
@@ -160,6 +161,14 @@ static const char sql_msg_insert[] =
 " error, spf_result, dkim_result, authres, mta_size)"
 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
 " ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)";
+
+/*
+ * A revision (journal.c): a message stored before its durable submitter
+ * timed out and told the MTA otherwise; only the outcome and error change.
+ */
+static const char sql_msg_revise[] =
+"UPDATE messages SET outcome = ?1, error = ?2 WHERE track_id = ?3"
+" RETURNING id";
 
 static const char sql_rcpt_insert[] =
 "INSERT INTO recipients (message, seq, time, address, args, status,"
@@ -534,6 +543,22 @@ write_msg(struct sqlite_store *s, const struct mt_msg_rec *m, int64_t conn_id,
 		return -1;
 	*msg_id = sqlite3_last_insert_rowid(s->db);
 	return 0;
+}
+
+/* Rewrite a stored message's outcome and error (a revision). */
+static int
+revise_msg(struct sqlite_store *s, const struct mt_msg_rec *m, char *err,
+    size_t errlen)
+{
+	struct binder	 b;
+	int64_t		 id;
+
+	bind_start(&b, s->msg_revise);
+	bind_str(&b, record_outcome_name(m->outcome));
+	bind_bytes(&b, &m->error);
+	bind_str(&b, m->track_id);
+	return run(s, s->msg_revise, b.rc, &id, "revising message", err,
+	    errlen);
 }
 
 static int
@@ -1130,6 +1155,9 @@ sq_write(struct mt_store *st, const struct mt_record *rec, char *err,
 		return rec->bounce != NULL ? write_bounce(s, rec->bounce, err,
 		    errlen) : 0;
 	case MT_RECORD_MESSAGE:
+		if (rec->revision)
+			return revise_msg(s, m, err, errlen);
+		break;
 	case MT_RECORD_CONNECTION:
 		break;
 	}
@@ -1233,6 +1261,7 @@ sq_close(struct mt_store *st)
 	s = st->impl;
 	sqlite3_finalize(s->conn_upsert);
 	sqlite3_finalize(s->msg_insert);
+	sqlite3_finalize(s->msg_revise);
 	sqlite3_finalize(s->rcpt_insert);
 	sqlite3_finalize(s->edit_insert);
 	sqlite3_finalize(s->spf_insert);
@@ -1293,8 +1322,61 @@ busy_wait(void *arg, int n)
  * umask: SQLite gives the -wal and -shm files the mode of the database
  * file, so this decides who may read the journal.
  */
+/*
+ * An existing journal file (or its -wal, -shm) must have the configured
+ * mode: journal.mode is not only for new files.  A different mode is fixed
+ * through the descriptor (fchmod: we own it, or we are root); when that is
+ * not allowed and the file is more open than asked, the journal is refused.
+ * Never through a symlink (O_NOFOLLOW: a symlinked journal is left as is).
+ */
 static int
-create_file(const char *path, unsigned mode, char *err, size_t errlen)
+check_one_mode(const char *path, unsigned mode, char *err, size_t errlen)
+{
+	struct stat	 st;
+	int		 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+	    O_NONBLOCK)) < 0) {
+		/* Missing, a symlink (as before: SQLite follows it, and its
+		 * target is not ours to change) or unreadable: SQLite says
+		 * what is wrong, if anything. */
+		return 0;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "journal %s is not a regular file", path);
+		close(fd);
+		return -1;
+	}
+	if ((st.st_mode & 07777) != mode && fchmod(fd, (mode_t)mode) != 0 &&
+	    (st.st_mode & 0777 & ~mode) != 0) {
+		snprintf(err, errlen, "journal %s has mode %04o, more open "
+		    "than journal.mode %04o, and cannot be changed: %s", path,
+		    (unsigned)(st.st_mode & 07777), mode, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static int
+check_mode(const char *path, unsigned mode, char *err, size_t errlen)
+{
+	char	 side[4096];
+
+	if (check_one_mode(path, mode, err, errlen) < 0)
+		return -1;
+	snprintf(side, sizeof(side), "%s-wal", path);
+	if (check_one_mode(side, mode, err, errlen) < 0)
+		return -1;
+	snprintf(side, sizeof(side), "%s-shm", path);
+	return check_one_mode(side, mode, err, errlen);
+}
+
+/* enforce: an existing file must have mode too (journal.mode was given). */
+static int
+create_file(const char *path, unsigned mode, int enforce, char *err,
+    size_t errlen)
 {
 	int	 fd;
 
@@ -1302,7 +1384,8 @@ create_file(const char *path, unsigned mode, char *err, size_t errlen)
 	    (mode_t)mode);
 	if (fd < 0) {
 		if (errno == EEXIST)
-			return 0;
+			return enforce ? check_mode(path, mode, err, errlen) :
+			    0;
 		snprintf(err, errlen, "cannot create journal %s: %s", path,
 		    strerror(errno));
 		return -1;
@@ -1372,7 +1455,7 @@ store_sqlite_open(const struct mt_store_sqlite_opts *opts, char *err,
 		return NULL;
 	}
 	mode = opts->mode != 0 ? opts->mode & 07777 : DEFAULT_MODE;
-	if (create_file(opts->path, mode, err, errlen) < 0)
+	if (create_file(opts->path, mode, opts->mode != 0, err, errlen) < 0)
 		return NULL;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL ||
@@ -1432,6 +1515,7 @@ store_sqlite_open(const struct mt_store_sqlite_opts *opts, char *err,
 
 	if (prepare(s, sql_conn_upsert, &s->conn_upsert, err, errlen) < 0 ||
 	    prepare(s, sql_msg_insert, &s->msg_insert, err, errlen) < 0 ||
+	    prepare(s, sql_msg_revise, &s->msg_revise, err, errlen) < 0 ||
 	    prepare(s, sql_rcpt_insert, &s->rcpt_insert, err, errlen) < 0 ||
 	    prepare(s, sql_edit_insert, &s->edit_insert, err, errlen) < 0 ||
 	    prepare(s, sql_spf_insert, &s->spf_insert, err, errlen) < 0 ||

@@ -313,14 +313,17 @@ add_edit(struct mt_conn *c, enum mt_edit_action action, const char *name,
 
 /*
  * Hand the open transaction to the journal.  wait: under durability full,
- * wait for the commit.  Returns the journal's answer.
+ * wait for the commit; if_late is then what the MTA is told when the commit
+ * times out, and the record says so whenever it lands (journal.h).
+ * Returns the journal's answer.
  */
 static enum journal_status
-hand_over(struct mt_conn *c, enum mt_outcome outcome, int wait)
+hand_over(struct mt_conn *c, enum mt_outcome outcome, int wait,
+    enum mt_outcome if_late)
 {
 	struct mt_record	*rec = c->cur;
 	enum journal_status	 st;
-	char			 detail[128];
+	char			 detail[192], track_id[MT_TRACKID_SIZE];
 
 	c->cur = NULL;
 	rec->msg.outcome = outcome;
@@ -329,12 +332,21 @@ hand_over(struct mt_conn *c, enum mt_outcome outcome, int wait)
 		alloc_failed(c, "copying connection facts");
 	record_account(rec);
 	COUNT(messages);
-	st = wait ? journal_submit(c->journal, rec) :
+	memcpy(track_id, rec->msg.track_id, sizeof(track_id));
+	st = wait ? journal_submit_late(c->journal, rec, if_late) :
 	    journal_submit_async(c->journal, rec);
-	if (st != JOURNAL_OK) {
+	if (st == JOURNAL_TIMEOUT) {
+		/* The record is still on its way: say what it will say. */
 		COUNT(journal_errors);
-		snprintf(detail, sizeof(detail), "%s: record %s not stored",
-		    journal_status_name(st), c->info.conn_id);
+		snprintf(detail, sizeof(detail), "%s conn=%s: journal commit "
+		    "timed out: delayed; it will be recorded as %s",
+		    track_id, c->info.conn_id, record_outcome_name(if_late));
+		mt_burst_hit(&burst_journal, LOG_ERR, detail);
+	} else if (st != JOURNAL_OK) {
+		COUNT(journal_errors);
+		snprintf(detail, sizeof(detail), "%s conn=%s: %s: record not "
+		    "stored", track_id, c->info.conn_id,
+		    journal_status_name(st));
 		mt_burst_hit(&burst_journal, LOG_ERR, detail);
 	}
 	return st;
@@ -643,7 +655,8 @@ conn_mail(struct mt_conn *c, char **argv, const struct mt_macros *m)
 	struct mt_record	*rec;
 
 	if (c->cur != NULL)
-		(void)hand_over(c, MT_OUTCOME_ABORTED, 0);
+		(void)hand_over(c, MT_OUTCOME_ABORTED, 0,
+		    MT_OUTCOME_ABORTED);
 	end_auth(c);
 	end_bounce(c);
 	c->failed = 0;
@@ -1157,12 +1170,14 @@ conn_eom_finish(struct mt_conn *c, struct mt_eom_plan *plan)
 	log_message(c, c->cur);
 	memcpy(track_id, c->cur->msg.track_id, sizeof(track_id));
 	/*
-	 * XXX When a durable commit times out, the record stays queued and may
-	 * land later still saying "accepted" although on_error = tempfail
-	 * made us answer tempfail; the client then retries under a new ID.
+	 * When a durable commit times out the record stays queued and may
+	 * land later: it must then say what the MTA was told (a timeout is a
+	 * failure, so on_error decides), not what it was built as.
 	 */
 	st = hand_over(c, c->failed && fail_reply == MT_REPLY_TEMPFAIL ?
-	    MT_OUTCOME_TEMPFAILED : MT_OUTCOME_ACCEPTED, 1);
+	    MT_OUTCOME_TEMPFAILED : MT_OUTCOME_ACCEPTED, 1,
+	    fail_reply == MT_REPLY_TEMPFAIL ? MT_OUTCOME_TEMPFAILED :
+	    MT_OUTCOME_ACCEPTED);
 	if (st != JOURNAL_OK && plan != NULL)
 		plan->insert = 0;	/* no tracking ID without its record */
 	if ((c->failed || st != JOURNAL_OK) &&
@@ -1181,7 +1196,8 @@ void
 conn_abort(struct mt_conn *c)
 {
 	if (c->cur != NULL)
-		(void)hand_over(c, MT_OUTCOME_ABORTED, 0);
+		(void)hand_over(c, MT_OUTCOME_ABORTED, 0,
+		    MT_OUTCOME_ABORTED);
 	end_auth(c);
 	end_bounce(c);
 }
@@ -1194,7 +1210,8 @@ conn_close(struct mt_conn *c)
 	if (c == NULL)
 		return;
 	if (c->cur != NULL)
-		(void)hand_over(c, MT_OUTCOME_DISCONNECTED, 0);
+		(void)hand_over(c, MT_OUTCOME_DISCONNECTED, 0,
+		    MT_OUTCOME_DISCONNECTED);
 	if ((rec = record_new(MT_RECORD_CONNECTION)) != NULL) {
 		rec->conn = c->info;		/* moved */
 		memset(&c->info, 0, sizeof(c->info));
@@ -1214,6 +1231,20 @@ conn_close(struct mt_conn *c)
 	free(c->ar_plan);
 	config_unref(c->cfg);
 	free(c);
+}
+
+void
+conn_cut_off(struct mt_conn *c, const char *why)
+{
+	if (c == NULL)
+		return;
+	if (c->cur != NULL) {
+		if (mt_bytes_append(&c->cur->msg.error, ';', why, strlen(why),
+		    256) < 0)
+			COUNT(alloc_failures);
+		(void)hand_over(c, MT_OUTCOME_ABORTED, 0, MT_OUTCOME_ABORTED);
+	}
+	conn_close(c);
 }
 
 void

@@ -51,6 +51,7 @@ struct mt_config {
 	int		 tcp_nodelay;		/* TCP_NODELAY on inet: listeners */
 	int		 milter_timeout;	/* seconds; smfi_settimeout */
 	int		 backlog;		/* listen(2) backlog */
+	int		 shutdown_timeout_ms;	/* SIGTERM: wait for sessions */
 	char		*user;			/* drop privileges to; "" = don't */
 	char		*group;			/* "" = the user's primary group */
 	char		*pid_file;		/* "" = none */

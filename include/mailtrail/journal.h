@@ -52,7 +52,8 @@ enum journal_status {
 	JOURNAL_OK = 0,			/* queued (normal) or committed (full) */
 	JOURNAL_QUEUE_FULL,		/* refused: over a bound */
 	JOURNAL_TIMEOUT,		/* full: not committed within the timeout;
-					   it stays queued and may still land */
+					   it stays queued and may still land,
+					   saying if_late (journal_submit_late) */
 	JOURNAL_FAILED,			/* the store refused the batch */
 	JOURNAL_CLOSED			/* journal_close() has begun */
 };
@@ -64,6 +65,7 @@ struct journal_counters {
 	uint64_t	refused_full;
 	uint64_t	failed;		/* records lost to store failures */
 	uint64_t	timeouts;
+	uint64_t	revised;	/* timed-out records stored, then corrected */
 	uint64_t	queued;		/* now */
 	uint64_t	queued_bytes;	/* now */
 };
@@ -79,6 +81,18 @@ struct journal *journal_open(const struct journal_opts *opts, char *err,
  * Hand a record over (always takes ownership, whatever the result).
  */
 enum journal_status journal_submit(struct journal *j, struct mt_record *rec);
+
+/*
+ * journal_submit() for a record whose submitter will answer the MTA
+ * differently if the commit times out (on_error = tempfail: a record built
+ * "accepted" is then answered 451).  On JOURNAL_TIMEOUT the record, whenever
+ * it lands, says if_late: rewritten before it is written if still queued,
+ * or corrected by a revision (the store updates the stored message's
+ * outcome and error) if the writer was already writing it.  Takes
+ * ownership.
+ */
+enum journal_status journal_submit_late(struct journal *j,
+	    struct mt_record *rec, enum mt_outcome if_late);
 
 /*
  * Hand a record over without waiting for its commit, whatever the

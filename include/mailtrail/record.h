@@ -156,6 +156,18 @@ struct mt_record {
 	/* Journal private: queue link and the waiter of a durable submit. */
 	struct mt_record *next;
 	void		*waiter;
+	/*
+	 * Journal private, for a durable submit that timed out (under the
+	 * journal's lock): taken = the writer holds it; late = its submitter
+	 * gave up while the writer held it, so once committed its outcome is
+	 * rewritten to late_outcome (what the MTA was told).
+	 */
+	int		 taken;
+	int		 late;
+	enum mt_outcome	 late_outcome;
+	/* Set by the journal: the message is stored already; the store
+	 * rewrites only its outcome and error. */
+	int		 revision;
 };
 
 /* A new, empty record (caller owns; NULL on allocation failure). */

@@ -196,6 +196,13 @@ void	 conn_abort(struct mt_conn *c);
  */
 void	 conn_close(struct mt_conn *c);
 
+/*
+ * The daemon is stopping and this connection is cut off (its MTA session is
+ * still open): hand an open transaction over as aborted with the error why
+ * (e.g. "shutdown"), then conn_close().  c is freed.  NULL is a no-op.
+ */
+void	 conn_cut_off(struct mt_conn *c, const char *why);
+
 /* Process-wide counters of the capture (for the periodic stats line). */
 struct txn_counters {
 	unsigned long long connections;

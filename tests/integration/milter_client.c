@@ -12,12 +12,22 @@
  * QUIT and hung up: the case where libmilter, seeing the hang-up, may close
  * without reading what is still queued.
  *
- *	milter_client SOCKET COUNT [TAG]
+ *	milter_client [-e] [-H ms] [-c N] SOCKET COUNT [TAG]
  *
  * SOCKET is unix:/path or inet:PORT@127.0.0.1.  It prints the protocol flags
  * the milter negotiated ("negotiated protocol 0x...") and one line per
  * connection; exit 0 when every exchange completed, 1 otherwise.  TAG (a
  * word) goes into the HELO name, so a test can find its rows.
+ *
+ *	-e	finish each transaction with DATA, two headers, a body and
+ *		end-of-message (waiting for the final reply, printed as
+ *		"eom N REPLY") instead of RSET and QUIT; then QUIT.
+ *	-H ms	hold each session that long after RCPT (a slow client:
+ *		"held N" is printed when the hold begins).
+ *	-c N	concurrency: open N sessions at once (each up to RCPT),
+ *		keep them all open, then finish them one by one; prints
+ *		"opened X of N" and counts the sessions refused or broken.
+ *		COUNT rounds of N.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -28,6 +38,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libmilter/mfapi.h>
@@ -203,8 +214,21 @@ step(int fd, struct pkt *p, unsigned long proto, unsigned long nr,
 	return 0;
 }
 
+static int	 opt_eom, opt_hold_ms;
+
+static void
+sleep_ms(int ms)
+{
+	struct timespec	 ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* Open a session up to RCPT; returns its descriptor, -1 on failure. */
 static int
-session(const char *spec, int i, const char *tag, unsigned long *negotiated)
+session_open(const char *spec, int i, const char *tag,
+    unsigned long *negotiated)
 {
 	static struct pkt p;
 	unsigned char	 buf[512];
@@ -271,39 +295,174 @@ session(const char *spec, int i, const char *tag, unsigned long *negotiated)
 	pkt_add(&p, SMFIC_RCPT, text, n + 1);
 	if (step(fd, &p, proto, SMFIP_NR_RCPT, "rcpt") < 0)
 		goto fail;
-
-	/* RSET and QUIT from the client, then the hang-up: no replies. */
-	pkt_start(&p);
-	pkt_add(&p, SMFIC_ABORT, NULL, 0);
-	pkt_add(&p, SMFIC_QUIT, NULL, 0);
-	if (write_all(fd, p.buf, p.len) < 0)
-		goto fail;
-	close(fd);
-	return 0;
+	return fd;
 
 fail:
 	close(fd);
 	return -1;
 }
 
+/* DATA, headers, body, end-of-message; the final reply's command. */
+static int
+send_message(int fd, int i, unsigned long proto, char *final)
+{
+	static struct pkt p;
+	unsigned char	 buf[512];
+	char		 text[256], cmd;
+	size_t		 len, n;
+
+	pkt_start(&p);
+	pkt_add(&p, SMFIC_DATA, NULL, 0);
+	if (step(fd, &p, proto, SMFIP_NR_DATA, "data") < 0)
+		return -1;
+	pkt_start(&p);
+	n = (size_t)snprintf(text, sizeof(text), "Message-ID%c <client-%d@"
+	    "example.org>", '\0', i);
+	pkt_add(&p, SMFIC_HEADER, text, n + 1);
+	if (step(fd, &p, proto, SMFIP_NR_HDR, "header") < 0)
+		return -1;
+	pkt_start(&p);
+	n = (size_t)snprintf(text, sizeof(text), "Subject%c client %d", '\0',
+	    i);
+	pkt_add(&p, SMFIC_HEADER, text, n + 1);
+	if (step(fd, &p, proto, SMFIP_NR_HDR, "header") < 0)
+		return -1;
+	pkt_start(&p);
+	pkt_add(&p, SMFIC_EOH, NULL, 0);
+	if (step(fd, &p, proto, SMFIP_NR_EOH, "eoh") < 0)
+		return -1;
+	pkt_start(&p);
+	pkt_add(&p, SMFIC_BODY, "hello\r\n", 7);
+	if (step(fd, &p, proto, SMFIP_NR_BODY, "body") < 0)
+		return -1;
+	pkt_start(&p);
+	pkt_add(&p, SMFIC_BODYEOB, NULL, 0);
+	if (write_all(fd, p.buf, p.len) < 0)
+		return -1;
+	/* Header changes come first, then the final reply. */
+	for (;;) {
+		if (read_reply(fd, &cmd, buf, sizeof(buf), &len) < 0)
+			return -1;
+		if (cmd == SMFIR_CONTINUE || cmd == SMFIR_ACCEPT ||
+		    cmd == SMFIR_TEMPFAIL || cmd == SMFIR_REJECT ||
+		    cmd == SMFIR_REPLYCODE || cmd == SMFIR_DISCARD) {
+			*final = cmd;
+			return 0;
+		}
+	}
+}
+
+/* Finish a session opened by session_open; closes fd. */
+static int
+session_finish(int fd, int i, unsigned long proto)
+{
+	static struct pkt p;
+	char		 final;
+
+	if (opt_hold_ms > 0) {
+		printf("held %d\n", i);
+		fflush(stdout);
+		sleep_ms(opt_hold_ms);
+	}
+	if (opt_eom) {
+		if (send_message(fd, i, proto, &final) < 0) {
+			fprintf(stderr, "milter_client: session %d: "
+			    "end-of-message: no reply\n", i);
+			close(fd);
+			return -1;
+		}
+		printf("eom %d %c\n", i, final);
+		pkt_start(&p);
+		pkt_add(&p, SMFIC_QUIT, NULL, 0);
+	} else {
+		/* RSET and QUIT from the client, then the hang-up. */
+		pkt_start(&p);
+		pkt_add(&p, SMFIC_ABORT, NULL, 0);
+		pkt_add(&p, SMFIC_QUIT, NULL, 0);
+	}
+	if (write_all(fd, p.buf, p.len) < 0) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static int
+session(const char *spec, int i, const char *tag, unsigned long *negotiated)
+{
+	int	 fd;
+
+	if ((fd = session_open(spec, i, tag, negotiated)) < 0)
+		return -1;
+	return session_finish(fd, i, *negotiated);
+}
+
+/* N sessions open at once, then finished; returns how many failed. */
+static int
+concurrent(const char *spec, int n, const char *tag,
+    unsigned long *negotiated)
+{
+	int	*fds, i, opened = 0, failed = 0;
+
+	if ((fds = calloc((size_t)n, sizeof(*fds))) == NULL)
+		return n;
+	for (i = 0; i < n; i++)
+		if ((fds[i] = session_open(spec, i + 1, tag, negotiated)) >= 0)
+			opened++;
+	printf("opened %d of %d\n", opened, n);
+	fflush(stdout);
+	for (i = 0; i < n; i++) {
+		if (fds[i] < 0)
+			failed++;
+		else if (session_finish(fds[i], i + 1, *negotiated) < 0)
+			failed++;
+	}
+	free(fds);
+	return failed;
+}
+
 int
 main(int argc, char *argv[])
 {
 	unsigned long	 negotiated = 0;
-	int		 i, count, failed = 0;
+	int		 i, ch, count, failed = 0, conc = 0;
 	const char	*tag;
 
+	while ((ch = getopt(argc, argv, "c:eH:")) != -1) {
+		switch (ch) {
+		case 'c':
+			conc = atoi(optarg);
+			break;
+		case 'e':
+			opt_eom = 1;
+			break;
+		case 'H':
+			opt_hold_ms = atoi(optarg);
+			break;
+		default:
+			goto usage;
+		}
+	}
+	argc -= optind - 1;
+	argv += optind - 1;
 	if (argc < 3 || (count = atoi(argv[2])) <= 0) {
-		fprintf(stderr, "usage: milter_client SOCKET COUNT [TAG]\n");
+usage:
+		fprintf(stderr, "usage: milter_client [-e] [-H ms] [-c N] "
+		    "SOCKET COUNT [TAG]\n");
 		return 2;
 	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	tag = argc > 3 ? argv[3] : "pipeline";
 	for (i = 1; i <= count; i++) {
-		if (session(argv[1], i, tag, &negotiated) < 0)
+		if (conc > 0)
+			failed += concurrent(argv[1], conc, tag, &negotiated);
+		else if (session(argv[1], i, tag, &negotiated) < 0)
 			failed++;
 		if (i == 1)
 			printf("negotiated protocol 0x%08lx\n", negotiated);
 	}
-	printf("sessions %d failed %d\n", count, failed);
+	printf("sessions %d failed %d\n", conc > 0 ? count * conc : count,
+	    failed);
 	return failed == 0 ? 0 : 1;
 }

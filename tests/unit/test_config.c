@@ -402,7 +402,7 @@ static const struct error_case error_cases[] = {
 	{ "unknown key in a group",
 	  "milter = {\n  socket = \"unix:/x\";\n  sokcet = \"unix:/y\";\n};\n",
 	  ":3: milter.sokcet: unknown option (allowed in milter: socket, "
-	  "socket_mode, no_reply_flags, tcp_nodelay, timeout, backlog, user, "
+	  "socket_mode, no_reply_flags, tcp_nodelay, timeout, shutdown_timeout, backlog, user, "
 	  "group, pid_file)" },
 	{ "unknown nested group",
 	  "milter = {\n  extra = { a = 1; };\n};\n",

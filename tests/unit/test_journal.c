@@ -1255,6 +1255,86 @@ test_journal_durable_visible(void **state)
 	remove_journal(path);
 }
 
+/*
+ * Issue 11, defect 2: a durable commit held up by another process's write
+ * lock beyond commit_timeout.  The submitter answers tempfail; the records
+ * must land saying "tempfailed", never "accepted": the first one the writer
+ * already holds (corrected by a revision once it commits), the second one
+ * still queued behind it (rewritten before it is written).  One row each.
+ */
+static void
+test_journal_late_commit_truthful(void **state)
+{
+	struct mt_store_sqlite_opts so = {
+		.synchronous_full = 1, .mode = 0640, .busy_timeout_ms = 10000,
+	};
+	struct journal_opts o = {
+		.open_store = sqlite_open_cb, .open_arg = &so, .durable = 1,
+		.commit_timeout_ms = 300,
+	};
+	struct journal_counters c;
+	struct journal	*j;
+	char		 path[256], err[512] = "", id[2][MT_TRACKID_SIZE];
+	char		 sql[256], *errmsg = NULL;
+	sqlite3		*locker, *db;
+	int64_t		 start;
+	int		 i;
+
+	(void)state;
+	path_in_tmp(path, sizeof(path), "late.db");
+	remove_journal(path);
+	so.path = path;
+	if ((j = journal_open(&o, err, sizeof(err))) == NULL)
+		fail_msg("journal_open: %s", err);
+	assert_int_equal(sqlite3_open_v2(path, &locker, SQLITE_OPEN_READWRITE,
+	    NULL), SQLITE_OK);
+	if (sqlite3_exec(locker, "BEGIN IMMEDIATE", NULL, NULL, &errmsg) !=
+	    SQLITE_OK)
+		fail_msg("BEGIN IMMEDIATE: %s", errmsg);
+
+	for (i = 0; i < 2; i++) {
+		make_id(id[i], "LATE", (unsigned)i);
+		start = mt_mono_us();
+		CHECK_STR("submit under a held lock", journal_status_name(
+		    journal_submit_late(j, make_msg(id[i], "LATECONN", 1),
+		    MT_OUTCOME_TEMPFAILED)), "timeout");
+		if (elapsed_ms(start) > 2000)
+			fail_msg("submit %d waited %lld ms, want about 300", i,
+			    (long long)elapsed_ms(start));
+	}
+	assert_int_equal(sqlite3_exec(locker, "COMMIT", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(locker);
+	journal_flush(j);
+	journal_counters(j, &c);
+	CHECK_INT("timeouts", c.timeouts, 2);
+	CHECK_INT("revised (the record the writer held)", c.revised, 1);
+	CHECK_INT("failed", c.failed, 0);
+
+	db = open_reader(path);
+	for (i = 0; i < 2; i++) {
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM messages"
+		    " WHERE track_id = '%s'", id[i]);
+		CHECK_INT("rows per tracking ID", q_int(db, sql), 1);
+		snprintf(sql, sizeof(sql), "SELECT outcome FROM messages"
+		    " WHERE track_id = '%s'", id[i]);
+		check_text(db, sql, "tempfailed");
+		snprintf(sql, sizeof(sql), "SELECT instr(error, 'timed out')"
+		    " > 0 FROM messages WHERE track_id = '%s'", id[i]);
+		CHECK_INT("error says the commit timed out", q_int(db, sql), 1);
+	}
+	CHECK_INT("no accepted row", q_int(db, "SELECT count(*) FROM messages"
+	    " WHERE outcome = 'accepted'"), 0);
+	/* The revision kept what the first write stored. */
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM recipients r JOIN"
+	    " messages m ON m.id = r.message WHERE m.track_id = '%s'", id[0]);
+	CHECK_INT("recipients of the revised message", q_int(db, sql), 1);
+	sqlite3_close(db);
+	check_counters_balance(j);
+	journal_close(j);
+	remove_journal(path);
+}
+
 static void
 test_journal_open_fails(void **state)
 {
@@ -1961,6 +2041,7 @@ main(void)
 		cmocka_unit_test(test_store_message_rows),
 		cmocka_unit_test(test_store_conn_upsert),
 		cmocka_unit_test(test_journal_durable_visible),
+		cmocka_unit_test(test_journal_late_commit_truthful),
 		cmocka_unit_test(test_journal_open_fails),
 		cmocka_unit_test(test_journal_poison_sqlite),
 		cmocka_unit_test(test_journal_sqlite_full),
