@@ -187,7 +187,7 @@ make_config(int tempfail, int small)
 		{ "limits.max_unknown_commands", "2" },
 		{ "limits.max_header_edits", "3" },
 		{ "dkim.max_signatures", "2" },
-		{ "delivery.bounce_max_bytes", "512" },
+		{ "delivery.bounce_max_bytes", "4096" },
 	};
 	struct mt_config *cfg;
 	char		 err[256];
