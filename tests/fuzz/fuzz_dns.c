@@ -1,7 +1,9 @@
 /*
  * fuzz_dns.c - fuzz target for DNS answers: the wire answers our SPF layer
  * turns into libspf2's records (src/spf.c, spf_parse_answer and the TXT
- * handling behind it), and libspf2's evaluation of what comes out.
+ * handling behind it), and libspf2's evaluation of what comes out; then,
+ * when byte 0 says so, the DKIM key answers (src/dkimv.c hands the wire
+ * answer to libopendkim, which reads the key record out of it).
  *
  * The target stands in for the resolver (src/resolver.c is not linked:
  * this file defines resolver_query and the rest of resolver.h): each query
@@ -11,7 +13,10 @@
  * Input layout:
  *   byte 0         bit 0: HELO identity, else MAIL FROM; bits 1-2: the
  *                  client address (192.0.2.1, 2001:db8::1, 10.1.2.3,
- *                  ::ffff:192.0.2.7); bits 3-4: the sender domain
+ *                  ::ffff:192.0.2.7); bits 3-4: the sender domain;
+ *                  bit 5: then verify a message with two DKIM signatures
+ *                  (rsa-sha256 s=sel, ed25519-sha256 s=sed, d=example.org)
+ *                  whose key lookups take the answers left
  *   then answers   one per query, in order: a status byte, a 16-bit
  *                  big-endian length, that many bytes.  status % 8:
  *                  0-2 answer: the bytes follow a header and the echoed
@@ -30,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mailtrail/dkimv.h"
 #include "mailtrail/resolver.h"
 #include "mailtrail/spf.h"
 #include "replay.h"
@@ -173,6 +179,50 @@ resolver_status_name(enum mt_dns_status s)
 	return "fuzz";
 }
 
+/* A signed message (the signatures cannot verify: only the keys vary). */
+static void
+dkim(void)
+{
+	static const char *const hdrs[][2] = {
+		{ "DKIM-Signature", " v=1; a=rsa-sha256; c=relaxed/relaxed;"
+		    " d=example.org; s=sel; h=from:to:subject;"
+		    " bh=zS7KNTV0HyeorkDDGwxB1AV6enuRKzO5rthkhdHIRnY=;"
+		    " b=dGhpcyBpcyBub3QgYSBzaWduYXR1cmUgYXQgYWxsIGJ1dCBpdCBkZWNvZGVz" },
+		{ "DKIM-Signature", " v=1; a=ed25519-sha256; c=relaxed/simple;"
+		    " d=example.org; s=sed; h=from:subject;"
+		    " bh=zS7KNTV0HyeorkDDGwxB1AV6enuRKzO5rthkhdHIRnY=;"
+		    " b=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==" },
+		{ "From", " <alice@example.org>" },
+		{ "To", " <bob@example.net>" },
+		{ "Subject", " keys" },
+	};
+	static struct mt_dkimv	*d;
+	struct mt_dkimv_opts	 o = { 5, 1024, 5000 };
+	struct mt_dkim_sig	 sigs[4];
+	struct mt_dkimv_msg	*m;
+	char			 err[256];
+	size_t			 i, n;
+
+	if (d == NULL && (d = dkimv_new(&o, &fake, err, sizeof(err))) ==
+	    NULL) {
+		fprintf(stderr, "dkimv_new: %s\n", err);
+		abort();
+	}
+	if ((m = dkimv_msg_new(d, "fuzz")) == NULL)
+		return;
+	for (i = 0; i < sizeof(hdrs) / sizeof(hdrs[0]); i++)
+		(void)dkimv_msg_header(m, hdrs[i][0], hdrs[i][1]);
+	(void)dkimv_msg_eoh(m);
+	(void)dkimv_msg_body(m, (const unsigned char *)"hello\r\n", 7);
+	if (dkimv_msg_end(m, sigs, 4, &n) == 1)
+		for (i = 0; i < n; i++)
+			if (dkimv_result_name(sigs[i].result) == NULL ||
+			    memchr(sigs[i].reason, '\0',
+			    sizeof(sigs[i].reason)) == NULL)
+				abort();
+	dkimv_msg_free(m);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -211,6 +261,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    memchr(out.mechanism, '\0', sizeof(out.mechanism)) == NULL ||
 	    memchr(out.explanation, '\0', sizeof(out.explanation)) == NULL)
 		abort();
+	if (flags & 0x20)
+		dkim();
 	return 0;
 }
 
