@@ -48,7 +48,8 @@ mt_log_open(const char *ident, int use_stderr, int facility)
 void
 mt_log_set(int level, int facility)
 {
-	log_level = level;
+	/* read by every thread: a reload changes it under their feet */
+	__atomic_store_n(&log_level, level, __ATOMIC_RELAXED);
 	if (facility != log_facility && !log_to_stderr) {
 		log_facility = facility;
 		closelog();
@@ -69,7 +70,7 @@ mt_log_reopen(void)
 int
 mt_log_enabled(int level)
 {
-	return level <= log_level;
+	return level <= __atomic_load_n(&log_level, __ATOMIC_RELAXED);
 }
 
 static const char *

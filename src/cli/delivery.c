@@ -701,6 +701,7 @@ cli_dlv_load(struct cli_dlv_ctx *ctx, int64_t msg_id,
 	}
 	free_rows(rows, n);
 	rows = NULL;
+	n = 0;
 	if (all_rows(ctx, stmt_id(ctx, ST_EV, msg_id), &d->events,
 	    &d->n_events) < 0 ||
 	    all_rows(ctx, stmt_id(ctx, ST_BR, msg_id), &d->brcpts,

@@ -40,6 +40,36 @@ _mt_pids=		# PIDs to kill at exit
 _mt_exit_cmds=()	# cleanup commands, run last-in first-out
 _mt_t0=$(date +%s%N)
 
+# Sanitizer builds (./configure --enable-sanitizers; "make check" exports
+# MT_SANITIZERS=yes and the ASAN_OPTIONS/UBSAN_OPTIONS below): every
+# instrumented program this test starts -- the daemon in the background
+# too, whose exit status nobody reads -- writes its AddressSanitizer,
+# LeakSanitizer or UndefinedBehaviorSanitizer report into a directory of
+# this test's own; at exit each report becomes a failed test point (with
+# its first lines as diagnostics), so a sanitizer finding fails the test
+# that provoked it.
+_mt_san_dir=
+if [ "${MT_SANITIZERS:-no}" = yes ]; then
+	_mt_san_dir=$(mktemp -d "${TMPDIR:-/tmp}/mt-san.XXXXXX")
+	MT_SAN_OPTS="halt_on_error=1:abort_on_error=0:exitcode=23:print_stacktrace=1"
+	export ASAN_OPTIONS="${ASAN_OPTIONS:-$MT_SAN_OPTS:detect_leaks=1:disable_coredump=1}:log_path=$_mt_san_dir/asan"
+	export UBSAN_OPTIONS="${UBSAN_OPTIONS:-$MT_SAN_OPTS}:log_path=$_mt_san_dir/ubsan"
+fi
+
+# One failed test point per sanitizer report found (called at exit).
+_mt_san_reports()
+{
+	local f
+	[ -n "$_mt_san_dir" ] && [ -d "$_mt_san_dir" ] || return 0
+	for f in "$_mt_san_dir"/*; do
+		[ -f "$f" ] || continue
+		echo "not ok $((++_tap_n)) - sanitizer report ${f##*/}"
+		_tap_failed=$((_tap_failed + 1))
+		sed -n '1,40s/^/# /p' "$f"
+	done
+	rm -rf "$_mt_san_dir"
+}
+
 plan()
 {
 	_tap_planned=$1
@@ -211,6 +241,7 @@ _mt_cleanup()
 		[ "$_tap_done" = 1 ] || echo "Bail out! interrupted by SIG$_mt_signal"
 		exit "$status"
 	fi
+	_mt_san_reports
 	if [ "$_tap_done" = 0 ]; then
 		done_testing
 	fi

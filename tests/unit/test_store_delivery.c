@@ -353,7 +353,7 @@ test_events_rows_and_idempotence(void **state)
 		ev_init(&ev, MLOG_DELIVERY, "4ABC", T0 + 9 * SEC);
 		ev.recipient = S("c@example.net");
 		ev.status = MLOG_STATUS_BOUNCED;
-		ev.reply.p = "550 no\0such \xff user";
+		ev.reply.p = "550 no\0such \xff user!!";	/* 20 bytes */
 		ev.reply.len = 20;
 		batch_add(b, &ev, UINT64_C(0xfedcba9876543210));
 		store_one(st, batch_record(b));
