@@ -63,6 +63,7 @@
 #define WAL_SIZE_LIMIT		"16777216"	/* bytes kept after a checkpoint */
 #define BUSY_POLL_US		1000	/* sleep between lock attempts */
 #define BULK_CACHE_KIB		"65536"	/* page cache of a bulk loader */
+#define BULK_CKPT_FRAMES	4096	/* its checkpoints: WAL frames (16 MiB) */
 
 #define LINK_BEFORE_US		((int64_t)MT_LINK_BEFORE_S * 1000000)
 #define LINK_AFTER_US		((int64_t)MT_LINK_AFTER_S * 1000000)
@@ -86,6 +87,8 @@ struct sqlite_store {
 	sqlite3		*db;
 	char		*path;
 	int		 busy_ms;
+	int		 bulk;		/* opts->bulk: checkpoints of its own */
+	int		 wal_frames;	/* the WAL's frames after our last commit */
 	int64_t		 busy_since;	/* mono us of the first busy retry */
 	sqlite3_stmt	*conn_upsert;
 	sqlite3_stmt	*msg_insert;
@@ -1207,6 +1210,35 @@ counts_add(struct mt_store_sqlite_counts *to,
 	to->positions += c->positions;
 }
 
+/*
+ * A bulk loader's WAL hook (in place of SQLite's auto-checkpoint): note
+ * the WAL's size after each of our commits.
+ */
+static int
+bulk_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	struct sqlite_store *s = arg;
+
+	(void)db;
+	(void)name;
+	s->wal_frames = frames;
+	return SQLITE_OK;
+}
+
+/*
+ * Copy the WAL into the database file, outside any transaction (passive:
+ * the daemon's writer is never kept waiting), and let the next writer
+ * start the WAL again.  A failure is harmless: the frames stay in the WAL
+ * for the next checkpoint, ours or the daemon's.
+ */
+static void
+bulk_checkpoint(struct sqlite_store *s)
+{
+	(void)sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+	    NULL, NULL);
+	s->wal_frames = 0;
+}
+
 static int
 sq_commit(struct mt_store *st, char *err, size_t errlen)
 {
@@ -1252,6 +1284,8 @@ sq_close(struct mt_store *st)
 	free(s->qcache);
 	if (s->db != NULL) {
 		sq_rollback(st);
+		if (s->bulk && s->wal_frames > 0)
+			bulk_checkpoint(s);
 		sqlite3_close(s->db);
 	}
 	free(s->path);
@@ -1426,6 +1460,10 @@ store_sqlite_open(const struct mt_store_sqlite_opts *opts, char *err,
 	    exec_sql(s, "PRAGMA journal_size_limit=" WAL_SIZE_LIMIT,
 	    "setting journal_size_limit", err, errlen) < 0)
 		goto fail;
+	if (opts->bulk) {
+		s->bulk = 1;
+		sqlite3_wal_hook(s->db, bulk_wal_hook, s);
+	}
 	if (opts->test_pragma != NULL &&
 	    exec_sql(s, opts->test_pragma, "test pragma", err, errlen) < 0)
 		goto fail;
@@ -1459,6 +1497,25 @@ store_sqlite_open(const struct mt_store_sqlite_opts *opts, char *err,
 fail:
 	sq_close(&s->store);
 	return NULL;
+}
+
+int
+store_sqlite_bulk_checkpoint(struct mt_store *st)
+{
+	struct sqlite_store *s;
+	const char	*e;
+	int		 frames = BULK_CKPT_FRAMES;
+
+	if (st == NULL || st->ops != &sqlite_ops)
+		return 0;
+	s = st->impl;
+	if ((e = getenv("MT_CKPT")) != NULL)
+		frames = atoi(e);
+	if (!s->bulk || s->wal_frames < frames ||
+	    !sqlite3_get_autocommit(s->db))
+		return 0;
+	bulk_checkpoint(s);
+	return 1;
 }
 
 void

@@ -82,6 +82,16 @@ struct mt_store_sqlite_counts {
 	uint64_t	positions;	/* log position upserts */
 };
 
+/*
+ * A bulk loader checkpoints its own WAL (SQLite's auto-checkpoint is off on
+ * its connection): call this between transactions.  Once the WAL holds
+ * more than a threshold of frames, it copies them into the database file
+ * (a passive checkpoint: the daemon's writer is not held up) so that the
+ * next writer starts the WAL again.  1 a checkpoint ran, 0 none was due
+ * (or st is not a bulk SQLite store).
+ */
+int	 store_sqlite_bulk_checkpoint(struct mt_store *st);
+
 /* Copy the counts; zeros when st is not an SQLite store (or NULL). */
 void	 store_sqlite_counts(const struct mt_store *st,
 	    struct mt_store_sqlite_counts *out);
