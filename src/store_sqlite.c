@@ -770,25 +770,12 @@ link_event(struct sqlite_store *s, const struct mt_bytes *q, int64_t t,
 	return 0;
 }
 
-/* "a/b/c/d" of Postfix's delays=; length 0 when absent. */
-static size_t
-format_delays(char *out, size_t outsz, const double d[4])
-{
-	int	 n;
-
-	if (d[0] < 0)
-		return 0;
-	n = snprintf(out, outsz, "%g/%g/%g/%g", d[0], d[1] < 0 ? 0 : d[1],
-	    d[2] < 0 ? 0 : d[2], d[3] < 0 ? 0 : d[3]);
-	return n > 0 && (size_t)n < outsz ? (size_t)n : 0;
-}
-
 static int
 write_event(struct sqlite_store *s, const struct mt_log_event *e,
     const char *source, char *err, size_t errlen)
 {
 	struct binder	 b;
-	const char	*name;
+	const char	*name, *dp;
 	char		 delays[128];
 	size_t		 dlen;
 	int64_t		 msg;
@@ -803,7 +790,15 @@ write_event(struct sqlite_store *s, const struct mt_log_event *e,
 		return -1;
 
 	if (e->kind == MLOG_DELIVERY) {
-		dlen = format_delays(delays, sizeof(delays), e->delays);
+		/* Formatted by log_batch_add, in the thread that parses. */
+		if (e->delays_text.data != NULL) {
+			dp = e->delays_text.data;
+			dlen = e->delays_text.len;
+		} else {
+			dlen = log_delays_format(delays, sizeof(delays),
+			    e->delays);
+			dp = delays;
+		}
 		bind_start(&b, s->dev_insert);
 		bind_int_or_null(&b, msg, 0);
 		bind_bytes_nn(&b, &e->queue_id);
@@ -819,7 +814,7 @@ write_event(struct sqlite_store *s, const struct mt_log_event *e,
 		bind_int_or_null(&b, e->reply_code, 0);
 		bind_bytes(&b, &e->reply);
 		bind_real_or_null(&b, e->delay);
-		bind_mem(&b, dlen > 0 ? delays : NULL, dlen);
+		bind_mem(&b, dlen > 0 ? dp : NULL, dlen);
 		bind_bytes(&b, &e->next_queue_id);
 		bind_bytes(&b, &e->mailer);
 		bind_str(&b, source);
@@ -1516,6 +1511,14 @@ store_sqlite_bulk_checkpoint(struct mt_store *st)
 		return 0;
 	bulk_checkpoint(s);
 	return 1;
+}
+
+void
+store_sqlite_one_thread(void)
+{
+	/* SQLITE_MISUSE once SQLite is initialised: then nothing changes. */
+	(void)sqlite3_config(SQLITE_CONFIG_SINGLETHREAD);
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
 void

@@ -83,6 +83,15 @@ struct mt_store_sqlite_counts {
 };
 
 /*
+ * For a process in which one thread only ever uses SQLite (mailtrail
+ * ingest-log: its writer thread), called before any store is opened:
+ * SQLite's mutexes and its memory statistics (a lock taken on every
+ * allocation) are turned off.  No effect once SQLite is initialised.
+ * Never in the daemon.
+ */
+void	 store_sqlite_one_thread(void);
+
+/*
  * A bulk loader checkpoints its own WAL (SQLite's auto-checkpoint is off on
  * its connection): call this between transactions.  Once the WAL holds
  * more than a threshold of frames, it copies them into the database file

@@ -863,6 +863,8 @@ cmd_ingest(struct cli *cli, int argc, char **argv)
 	in.max_events = START_EVENTS;
 	in.txn_ms = (int)txn_ms;
 	in.progress = isatty(STDERR_FILENO);
+	/* Only this thread uses SQLite; the feeder never does. */
+	store_sqlite_one_thread();
 	if ((in.st = open_store(cli, in.err, sizeof(in.err))) == NULL) {
 		cli_error(cli, "%s", in.err);
 		return CLI_EXIT_ERROR;
