@@ -64,6 +64,9 @@
 #define BUSY_POLL_US		1000	/* sleep between lock attempts */
 #define BULK_CACHE_KIB		"65536"	/* page cache of a bulk loader */
 #define BULK_CKPT_FRAMES	4096	/* its checkpoints: WAL frames (16 MiB) */
+#define BULK_OTHERS_US		5000000	/* another writer seen: this recent */
+#define BULK_OTHERS_FRAMES	1000	/* then checkpoint as SQLite would */
+#define BULK_YIELD_US		3000	/* and leave it the lock this long */
 
 #define LINK_BEFORE_US		((int64_t)MT_LINK_BEFORE_S * 1000000)
 #define LINK_AFTER_US		((int64_t)MT_LINK_AFTER_S * 1000000)
@@ -89,6 +92,9 @@ struct sqlite_store {
 	int		 busy_ms;
 	int		 bulk;		/* opts->bulk: checkpoints of its own */
 	int		 wal_frames;	/* the WAL's frames after our last commit */
+	sqlite3_stmt	*data_version;	/* bulk: PRAGMA data_version */
+	int64_t		 version;	/* its last value */
+	int64_t		 others_us;	/* mono: another writer last seen */
 	int64_t		 busy_since;	/* mono us of the first busy retry */
 	sqlite3_stmt	*conn_upsert;
 	sqlite3_stmt	*msg_insert;
@@ -1276,6 +1282,7 @@ sq_close(struct mt_store *st)
 	sqlite3_finalize(s->by_track);
 	sqlite3_finalize(s->by_msgid);
 	sqlite3_finalize(s->by_qid_rcpt);
+	sqlite3_finalize(s->data_version);
 	free(s->qcache);
 	if (s->db != NULL) {
 		sq_rollback(st);
@@ -1458,6 +1465,9 @@ store_sqlite_open(const struct mt_store_sqlite_opts *opts, char *err,
 	if (opts->bulk) {
 		s->bulk = 1;
 		sqlite3_wal_hook(s->db, bulk_wal_hook, s);
+		if (prepare(s, "PRAGMA data_version", &s->data_version, err,
+		    errlen) < 0)
+			goto fail;
 	}
 	if (opts->test_pragma != NULL &&
 	    exec_sql(s, opts->test_pragma, "test pragma", err, errlen) < 0)
@@ -1494,23 +1504,55 @@ fail:
 	return NULL;
 }
 
+/* Whether another connection (the daemon) committed since our last look. */
+static int
+others_wrote(struct sqlite_store *s)
+{
+	int64_t	 v;
+	int	 changed = 0;
+
+	if (s->data_version == NULL)
+		return 0;
+	if (sqlite3_step(s->data_version) == SQLITE_ROW) {
+		v = sqlite3_column_int64(s->data_version, 0);
+		changed = s->version != 0 && v != s->version;
+		s->version = v;
+	}
+	sqlite3_reset(s->data_version);
+	return changed;
+}
+
 int
-store_sqlite_bulk_checkpoint(struct mt_store *st)
+store_sqlite_bulk_between(struct mt_store *st)
 {
 	struct sqlite_store *s;
-	const char	*e;
-	int		 frames = BULK_CKPT_FRAMES;
+	struct timespec	 ts = { 0, BULK_YIELD_US * 1000 };
+	int64_t		 now;
+	int		 frames = BULK_CKPT_FRAMES, others;
 
 	if (st == NULL || st->ops != &sqlite_ops)
 		return 0;
 	s = st->impl;
-	if ((e = getenv("MT_CKPT")) != NULL)
-		frames = atoi(e);
-	if (!s->bulk || s->wal_frames < frames ||
-	    !sqlite3_get_autocommit(s->db))
+	if (!s->bulk || !sqlite3_get_autocommit(s->db))
 		return 0;
-	bulk_checkpoint(s);
-	return 1;
+	/*
+	 * While another writer commits beside us, checkpoint as SQLite's
+	 * auto-checkpoint would (each of us then copies little), and leave
+	 * it the lock for a moment: its busy handler polls every
+	 * millisecond, and our next BEGIN would otherwise come first.
+	 * Alone, checkpoint rarely: each one costs two fsyncs.
+	 */
+	now = mt_mono_us();
+	if (others_wrote(s))
+		s->others_us = now;
+	others = s->others_us != 0 && now - s->others_us < BULK_OTHERS_US;
+	if (others)
+		frames = BULK_OTHERS_FRAMES;
+	if (s->wal_frames >= frames)
+		bulk_checkpoint(s);
+	if (others)
+		nanosleep(&ts, NULL);
+	return others;
 }
 
 void

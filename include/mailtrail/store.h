@@ -92,14 +92,17 @@ struct mt_store_sqlite_counts {
 void	 store_sqlite_one_thread(void);
 
 /*
- * A bulk loader checkpoints its own WAL (SQLite's auto-checkpoint is off on
- * its connection): call this between transactions.  Once the WAL holds
- * more than a threshold of frames, it copies them into the database file
- * (a passive checkpoint: the daemon's writer is not held up) so that the
- * next writer starts the WAL again.  1 a checkpoint ran, 0 none was due
- * (or st is not a bulk SQLite store).
+ * A bulk loader calls this between its transactions.  It checkpoints its
+ * own WAL (SQLite's auto-checkpoint is off on its connection): alone, once
+ * the WAL has grown to 16 MiB, so that the fsyncs of a checkpoint are
+ * rare; while another connection (the daemon) commits beside it, at 1000
+ * frames as SQLite would, and then it also sleeps a few milliseconds so
+ * that the other writer gets the lock between two of its transactions.
+ * The checkpoint is passive: no writer waits for it.  Returns 1 when
+ * another writer was seen in the last seconds, else 0 (also when st is
+ * not a bulk SQLite store).
  */
-int	 store_sqlite_bulk_checkpoint(struct mt_store *st);
+int	 store_sqlite_bulk_between(struct mt_store *st);
 
 /* Copy the counts; zeros when st is not an SQLite store (or NULL). */
 void	 store_sqlite_counts(const struct mt_store *st,

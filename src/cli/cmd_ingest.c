@@ -27,9 +27,9 @@
  * synchronous=NORMAL: a crash may lose the last transactions, and running
  * the command again puts them back.  The store (a bulk loader) does not
  * checkpoint the WAL at each commit as SQLite would: between transactions
- * the command lets it copy the WAL into the database once it has grown to
- * BULK_CKPT_FRAMES (store_sqlite_bulk_checkpoint), outside any
- * transaction.
+ * the command lets it copy the WAL into the database, rarely when alone,
+ * as often as SQLite would beside the daemon, which it then also leaves
+ * the lock for a moment (store_sqlite_bulk_between).
  *
  * Memory is bounded: one read buffer (READ_BUF bytes, larger than
  * MLOG_MAX_LINE), the chunks in the pipe and the open transaction (about
@@ -480,7 +480,7 @@ commit_txn(struct ingest *in, int64_t t0, int64_t waited, size_t n)
 		in->max_events = want < MIN_EVENTS ? MIN_EVENTS :
 		    want > MAX_EVENTS ? MAX_EVENTS : (size_t)want;
 	}
-	store_sqlite_bulk_checkpoint(st);
+	store_sqlite_bulk_between(st);
 	return 0;
 }
 
