@@ -65,6 +65,7 @@
 #include "mailtrail/config.h"
 #include "mailtrail/escape.h"
 #include "mailtrail/log.h"
+#include "mailtrail/sdjournal.h"
 
 /* Hard caps. */
 #define CONFIG_FILE_MAX		(1024 * 1024)	/* bytes in a config file */
@@ -121,6 +122,7 @@ struct conf_option {
 static int	 check_socket(const char *, char *, size_t);
 static int	 check_account(const char *, char *, size_t);
 static int	 check_abs_or_empty(const char *, char *, size_t);
+static int	 check_maillog(const char *, char *, size_t);
 static int	 check_nonempty(const char *, char *, size_t);
 static int	 check_header_name(const char *, char *, size_t);
 static int	 check_authserv_id(const char *, char *, size_t);
@@ -340,10 +342,12 @@ static const struct conf_option options[] = {
 
 	/* delivery { } */
 	{ .path = "delivery.maillog", .type = OPT_STRING, .offset = F(maillog),
-	  .def = "", .check = check_abs_or_empty,
-	  .allowed = "\"\" or an absolute path",
-	  .doc = "The MTA's mail log to follow for delivery events; \"\" = "
-	    "no follower." },
+	  .def = "", .check = check_maillog,
+	  .allowed = "\"\", an absolute path, \"systemd-journal:\" or "
+	    "\"systemd-journal:/DIRECTORY\"",
+	  .doc = "The MTA's mail log to follow for delivery events: a file, "
+	    "or the systemd journal (its mail facility); \"\" = no "
+	    "follower." },
 	{ .path = "delivery.poll_interval", .type = OPT_MS,
 	  .offset = F(maillog_poll_ms), .def = "250", .min = 10, .max = 60000,
 	  .doc = "How often the follower checks the log for new lines and "
@@ -702,6 +706,14 @@ check_abs_or_empty(const char *v, char *why, size_t whylen)
 	if (*v != '\0' && *v != '/')
 		return why_set(why, whylen, "not an absolute path");
 	return 0;
+}
+
+static int
+check_maillog(const char *v, char *why, size_t whylen)
+{
+	if (sdj_is_spec(v))
+		return sdj_check_spec(v, why, whylen) == 0 ? 0 : -1;
+	return check_abs_or_empty(v, why, whylen);
 }
 
 static int

@@ -26,6 +26,15 @@
  * to the new one are not read.  The follower waits until the old file has
  * stopped growing for one poll interval before it switches; syslog daemons
  * and Postfix's postlogd reopen their file on the rotation signal.
+ *
+ * A "systemd-journal:" source (sdjournal.h) goes through the same batches,
+ * hand-overs and retries; only reading differs.  Its offsets are entry
+ * times (__REALTIME_TIMESTAMP, microseconds): handed_off is the time of
+ * the last entry of the last accepted batch, done_off that of the last
+ * entry read; a rewind seeks back to handed_off, whose entries are read
+ * again and ignored by the store as duplicates.  There is no file
+ * identity (dev, ino and head_hash stay 0) and no rotation to watch:
+ * sd-journal follows its own files.
  */
 #include <sys/stat.h>
 
@@ -46,6 +55,7 @@
 #include "mailtrail/escape.h"
 #include "mailtrail/log.h"
 #include "mailtrail/logfollow.h"
+#include "mailtrail/sdjournal.h"
 #include "mailtrail/stats.h"
 #include "mailtrail/store.h"
 
@@ -57,6 +67,7 @@
 #define LF_BURST_PERIOD	300		/* seconds between repeated log lines */
 #define LF_READ_BUDGET	(16 * 1024 * 1024) /* bytes read per step, then
 					   the thread looks at its stop flag */
+#define LF_ENTRY_BUDGET	50000		/* journal entries read per step */
 
 struct logfollow {
 	struct logfollow_opts	 opts;
@@ -77,6 +88,11 @@ struct logfollow {
 	struct mt_log_position	 stored;
 	int			 ever_opened;
 	int			 was_missing;	/* not there at the first try */
+
+	/* A systemd journal source: its reader, once opened (by the
+	 * thread that reads it). */
+	int			 is_sdj;
+	struct sdj_reader	*sdj;
 
 	/* The open file. */
 	int			 fd;
@@ -227,7 +243,8 @@ take_line(struct logfollow *lf, const char *line, size_t len)
 static int
 pending(const struct logfollow *lf)
 {
-	return lf->fd >= 0 && lf->batch != NULL && (lf->batch->n > 0 ||
+	return (lf->fd >= 0 || lf->sdj != NULL) && lf->batch != NULL &&
+	    (lf->batch->n > 0 ||
 	    lf->done_off != lf->handed_off || lf->pos_dirty ||
 	    lf->p_lines > 0);
 }
@@ -237,7 +254,11 @@ static void
 rewind_to_handed(struct logfollow *lf)
 {
 	struct mt_log_batch	*b;
+	char			 err[256];
 
+	if (lf->sdj != NULL && sdj_reader_seek_time(lf->sdj, lf->handed_off,
+	    err, sizeof(err)) != 0)
+		error_hit(lf, "%s: %s", lf->epath, err);
 	lf->done_off = lf->read_off = lf->handed_off;
 	lf->blen = 0;
 	lf->skipping = lf->skip_quiet = lf->handed_off == lf->quiet_off;
@@ -619,6 +640,135 @@ read_lines(struct logfollow *lf)
 	}
 }
 
+/* ------------------------------------------------------------ journal */
+
+/*
+ * Open the systemd journal source and place it: at the stored position
+ * (the time of the last entry handed over), else as delivery.start says.
+ * 0, -1 when it cannot be opened now (retried).
+ */
+static int
+sdj_open(struct logfollow *lf)
+{
+	char	 err[512];
+	int	 rc;
+
+	if ((lf->sdj = sdj_reader_open(lf->path, err, sizeof(err))) == NULL) {
+		error_hit(lf, "cannot open %s: %s", lf->epath, err);
+		return -1;
+	}
+	if (lf->have_stored) {
+		lf->have_stored = 0;
+		rc = sdj_reader_seek_time(lf->sdj, lf->stored.offset, err,
+		    sizeof(err));
+		lf->handed_off = lf->done_off = lf->stored.offset;
+		if (rc == 0)
+			mt_log(LOG_INFO, "log follower: %s: resuming at the "
+			    "entries of %" PRId64 " (microseconds since "
+			    "1970)", lf->epath, lf->stored.offset);
+	} else if (!lf->ever_opened && !lf->was_missing &&
+	    lf->opts.start_at_end) {
+		rc = sdj_reader_seek_tail(lf->sdj, err, sizeof(err));
+		lf->handed_off = lf->done_off = 0;
+		if (rc == 0)
+			mt_log(LOG_INFO, "log follower: %s: no stored "
+			    "position, starting after its last entry",
+			    lf->epath);
+	} else {
+		rc = sdj_reader_seek_head(lf->sdj, err, sizeof(err));
+		lf->handed_off = lf->done_off = 0;
+	}
+	if (rc != 0) {
+		error_hit(lf, "%s: %s", lf->epath, err);
+		sdj_reader_close(lf->sdj);
+		lf->sdj = NULL;
+		return -1;
+	}
+	lf->ever_opened = 1;
+	return 0;
+}
+
+/*
+ * Read the entries that came, handing batches over as they fill.  Returns
+ * the entries read, or -1 when a batch was refused (rewound).
+ */
+static int
+read_entries(struct logfollow *lf)
+{
+	struct sdj_entry	 e;
+	char			 err[512];
+	int			 n = 0, rc;
+
+	lf->more = 0;
+	if (lf->batch == NULL || lf->sdj == NULL)
+		return 0;
+	for (;;) {
+		if (n >= LF_ENTRY_BUDGET) {
+			lf->more = 1;
+			return n;
+		}
+		rc = sdj_reader_next(lf->sdj, &e, err, sizeof(err));
+		if (rc < 0) {
+			error_hit(lf, "reading %s: %s", lf->epath, err);
+			return n;
+		}
+		if (rc == 0)
+			return n;
+		n++;
+		if (e.too_long) {
+			if (lf->first_pending_us == 0)
+				lf->first_pending_us = mt_mono_us();
+			lf->p_too_long++;
+			lf->p_lines++;
+		} else
+			take_line(lf, e.line, e.len);
+		lf->done_off = lf->read_off = e.time_us;
+		if (lf->batch->n >= lf->cur_max && hand_over(lf) != 0)
+			return -1;
+	}
+}
+
+/* logfollow_poll_once for a systemd journal source. */
+static int
+sdj_poll_once(struct logfollow *lf, int force)
+{
+	int	 lines;
+
+	if (lf->sdj == NULL) {
+		if (sdj_open(lf) != 0) {
+			if (!lf->ever_opened)
+				lf->was_missing = 1;
+			lf->missing = 1;
+			back_off(lf);
+			return -1;
+		}
+		if (lf->missing)
+			mt_log(LOG_NOTICE, "log follower: %s is open now",
+			    lf->epath);
+		lf->missing = 0;
+		lf->backoff_ms = 0;
+		lf->retry_at_us = 0;
+	}
+	lines = read_entries(lf);
+	if (lines < 0)
+		return 0;
+	if (force || (lf->batch != NULL && lf->batch->n >= lf->cur_max) ||
+	    mt_mono_us() - lf->last_hand_us >=
+	    (int64_t)lf->opts.batch_ms * 1000)
+		(void)hand_over(lf);
+	pthread_mutex_lock(&lf->lock);
+	lf->c.offset = lf->handed_off;
+	pthread_mutex_unlock(&lf->lock);
+	return lines;
+}
+
+/* What the source has to read: lines of a file or journal entries. */
+static int
+read_more(struct logfollow *lf)
+{
+	return lf->is_sdj ? read_entries(lf) : read_lines(lf);
+}
+
 /* Hand over what is pending, retrying a refusal for a while (stop). */
 static void
 hand_over_final(struct logfollow *lf)
@@ -635,7 +785,7 @@ hand_over_final(struct logfollow *lf)
 			return;
 		}
 		usleep(50000);
-		(void)read_lines(lf);
+		(void)read_more(lf);
 	}
 }
 
@@ -679,6 +829,8 @@ logfollow_poll_once(struct logfollow *lf, int force)
 	}
 	if (!force && lf->retry_at_us != 0 && now < lf->retry_at_us)
 		return 0;
+	if (lf->is_sdj)
+		return sdj_poll_once(lf, force);
 
 	if (lf->fd < 0) {
 		if ((rc = open_file(lf)) != 0) {
@@ -803,6 +955,14 @@ follow_thread(void *arg)
 		}
 		if (lf->retry_at_us != 0 && lf->retry_at_us - now > wait_us)
 			wait_us = lf->retry_at_us - now;
+		if (lf->sdj != NULL) {
+			/* sd-journal wakes us on new entries; the stop
+			 * flag is looked at within poll_ms. */
+			if (wait_us > (int64_t)lf->opts.poll_ms * 1000)
+				wait_us = (int64_t)lf->opts.poll_ms * 1000;
+			(void)sdj_reader_wait(lf->sdj, (int)(wait_us / 1000));
+			continue;
+		}
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		ts.tv_sec += wait_us / 1000000;
 		ts.tv_nsec += (wait_us % 1000000) * 1000;
@@ -843,6 +1003,9 @@ logfollow_new(const struct logfollow_opts *opts, char *err, size_t errlen)
 		snprintf(err, errlen, "log follower: no file to follow");
 		return NULL;
 	}
+	if (sdj_is_spec(opts->path) &&
+	    sdj_check_spec(opts->path, err, errlen) != 0)
+		return NULL;
 	if (opts->submit == NULL && opts->journal == NULL) {
 		snprintf(err, errlen, "log follower: no journal");
 		return NULL;
@@ -851,6 +1014,7 @@ logfollow_new(const struct logfollow_opts *opts, char *err, size_t errlen)
 		goto nomem;
 	lf->fd = -1;
 	lf->quiet_off = -1;
+	lf->is_sdj = sdj_is_spec(opts->path);
 	lf->opts = *opts;
 	if (lf->opts.poll_ms <= 0)
 		lf->opts.poll_ms = 250;
@@ -929,14 +1093,15 @@ logfollow_stop(struct logfollow *lf)
 		lf->started = 0;
 	}
 	/* What was written up to now, then the last batch. */
-	if (lf->fd >= 0 && lf->batch != NULL) {
+	if ((lf->fd >= 0 || lf->sdj != NULL) && lf->batch != NULL) {
 		lf->retry_at_us = 0;
 		do
-			(void)read_lines(lf);
+			(void)read_more(lf);
 		while (lf->more);
 		hand_over_final(lf);
 	}
 	close_file(lf);
+	sdj_reader_close(lf->sdj);
 	log_batch_free(lf->batch);
 	mlog_parser_free(lf->parser);
 	free(lf->buf);
