@@ -285,7 +285,8 @@ log_counters(void)
 	    "truncations=%llu alloc_failures=%llu journal_errors=%llu "
 	    "forged_removed=%llu forged_authres_removed=%llu spf_checks=%llu "
 	    "dkim_messages=%llu edit_failures=%llu committed=%llu commits=%llu "
-	    "refused_full=%llu failed=%llu timeouts=%llu queued=%llu "
+	    "refused_full=%llu failed=%llu timeouts=%llu revised=%llu "
+	    "queued=%llu sessions_open=%zu sessions_refused=%llu "
 	    "bounces_seen=%llu bounces_recorded=%llu bounces_not_report=%llu "
 	    "bounces_truncated=%llu bounce_errors=%llu log_lines=%llu log_events=%llu "
 	    "log_unparsed=%llu log_too_long=%llu log_rotations=%llu "
@@ -296,7 +297,9 @@ log_counters(void)
 	    t.spf_checks, t.dkim_messages, t.edit_failures,
 	    (unsigned long long)j.committed, (unsigned long long)j.commits,
 	    (unsigned long long)j.refused_full, (unsigned long long)j.failed,
-	    (unsigned long long)j.timeouts, (unsigned long long)j.queued,
+	    (unsigned long long)j.timeouts, (unsigned long long)j.revised,
+	    (unsigned long long)j.queued, callbacks_sessions(),
+	    (unsigned long long)callbacks_refused(),
 	    t.bounces_seen, t.bounces_recorded, t.bounces_not_report,
 	    t.bounces_truncated,
 	    t.bounce_errors,
