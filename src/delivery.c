@@ -4,6 +4,7 @@
  * Pure data: copies with caps, memory accounting, names.  Nothing here
  * parses or stores.  Thread safety: none per object.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,20 @@
 	X(host) X(program) X(queue_id) X(recipient) X(orig_recipient) \
 	X(relay) X(dsn) X(reply) X(next_queue_id) X(mailer) X(sender) \
 	X(message_id) X(client) X(related_queue_id)
+
+/*
+ * A batch's values live in slabs: the first small (a follower's batch
+ * holds a few events), each next one twice as large up to SLAB_MAX, or as
+ * large as one event needs.
+ */
+#define SLAB_MIN	4096
+#define SLAB_MAX	(64 * 1024)
+
+struct mt_log_slab {
+	struct mt_log_slab *next;
+	size_t		 size, used;
+	char		 data[];
+};
 
 #define BOUNCE_BYTES(X) \
 	X(bounce_track_id) X(reporting_mta) X(bounce_from) \
@@ -29,16 +44,42 @@ static void
 event_clear(struct mt_log_event *e)
 {
 	if (e->block != NULL) {
-		free(e->block);
+		/* In the batch's slabs: freed with them. */
 		e->block = NULL;
 #define FORGET(f) e->f.data = NULL; e->f.len = 0;
 		EVENT_BYTES(FORGET)
+		FORGET(delays_text)
 #undef FORGET
 		return;
 	}
 #define CLEAR(f) mt_bytes_clear(&e->f);
 	EVENT_BYTES(CLEAR)
+	CLEAR(delays_text)
 #undef CLEAR
+}
+
+/* size bytes in the batch's newest slab, or a new one; NULL no memory. */
+static char *
+slab_alloc(struct mt_log_batch *b, size_t size)
+{
+	struct mt_log_slab *sl = b->slabs;
+	size_t		 want;
+
+	if (sl == NULL || sl->size - sl->used < size) {
+		want = sl == NULL ? SLAB_MIN : sl->size * 2;
+		if (want > SLAB_MAX)
+			want = SLAB_MAX;
+		if (want < size)
+			want = size;
+		if ((sl = malloc(sizeof(*sl) + want)) == NULL)
+			return NULL;
+		sl->size = want;
+		sl->used = 0;
+		sl->next = b->slabs;
+		b->slabs = sl;
+	}
+	sl->used += size;
+	return sl->data + sl->used - size;
 }
 
 struct mt_log_batch *
@@ -78,13 +119,26 @@ copy_str(struct mt_bytes *dst, const struct mlog_str *src, char **p)
 	*p += len + 1;
 }
 
+size_t
+log_delays_format(char *out, size_t outsz, const double d[4])
+{
+	int	 n;
+
+	if (d[0] < 0)
+		return 0;
+	n = snprintf(out, outsz, "%g/%g/%g/%g", d[0], d[1] < 0 ? 0 : d[1],
+	    d[2] < 0 ? 0 : d[2], d[3] < 0 ? 0 : d[3]);
+	return n > 0 && (size_t)n < outsz ? (size_t)n : 0;
+}
+
 int
 log_batch_add(struct mt_log_batch *b, const struct mlog_event *ev,
     uint64_t line_hash)
 {
 	struct mt_log_event	*e, *grown;
-	size_t			 ncap, size = 0;
-	char			*p;
+	struct mlog_str		 delays;
+	size_t			 ncap, size = 0, dlen;
+	char			*p, dbuf[128];
 
 	if (ev->kind < MLOG_DELIVERY || ev->kind > MLOG_DEADLETTER ||
 	    ev->queue_id.p == NULL)
@@ -111,12 +165,21 @@ log_batch_add(struct mt_log_batch *b, const struct mlog_event *ev,
 #define SIZE(f) size += slice_size(&ev->f);
 	EVENT_BYTES(SIZE)
 #undef SIZE
-	if ((e->block = malloc(size)) == NULL)
+	delays.p = NULL;
+	delays.len = 0;
+	if (ev->kind == MLOG_DELIVERY && (dlen = log_delays_format(dbuf,
+	    sizeof(dbuf), ev->delays)) > 0) {
+		delays.p = dbuf;
+		delays.len = dlen;
+		size += dlen + 1;
+	}
+	if ((e->block = slab_alloc(b, size)) == NULL)
 		return -1;
 	p = e->block;
 #define COPY(f) copy_str(&e->f, &ev->f, &p);
 	EVENT_BYTES(COPY)
 #undef COPY
+	copy_str(&e->delays_text, &delays, &p);
 	b->n++;
 	return 0;
 }
@@ -140,12 +203,18 @@ log_batch_set_position(struct mt_log_batch *b,
 size_t
 log_batch_mem(const struct mt_log_batch *b)
 {
+	const struct mt_log_slab *sl;
 	size_t	 mem = sizeof(*b) + b->cap * sizeof(*b->ev) + b->pos.path.len;
 	size_t	 i;
 
+	for (sl = b->slabs; sl != NULL; sl = sl->next)
+		mem += sizeof(*sl) + sl->size;
 	for (i = 0; i < b->n; i++) {
+		if (b->ev[i].block != NULL)
+			continue;	/* counted with the slabs */
 #define ADD(f) mem += b->ev[i].f.len;
 		EVENT_BYTES(ADD)
+		ADD(delays_text)
 #undef ADD
 	}
 	return mem;
@@ -155,11 +224,16 @@ void
 log_batch_free(struct mt_log_batch *b)
 {
 	size_t	 i;
+	struct mt_log_slab *sl, *next;
 
 	if (b == NULL)
 		return;
 	for (i = 0; i < b->n; i++)
 		event_clear(&b->ev[i]);
+	for (sl = b->slabs; sl != NULL; sl = next) {
+		next = sl->next;
+		free(sl);
+	}
 	free(b->ev);
 	mt_bytes_clear(&b->pos.path);
 	free(b);

@@ -63,6 +63,10 @@
 #define WAL_SIZE_LIMIT		"16777216"	/* bytes kept after a checkpoint */
 #define BUSY_POLL_US		1000	/* sleep between lock attempts */
 #define BULK_CACHE_KIB		"65536"	/* page cache of a bulk loader */
+#define BULK_CKPT_FRAMES	4096	/* its checkpoints: WAL frames (16 MiB) */
+#define BULK_OTHERS_US		5000000	/* another writer seen: this recent */
+#define BULK_OTHERS_FRAMES	1000	/* then checkpoint as SQLite would */
+#define BULK_YIELD_US		3000	/* and leave it the lock this long */
 
 #define LINK_BEFORE_US		((int64_t)MT_LINK_BEFORE_S * 1000000)
 #define LINK_AFTER_US		((int64_t)MT_LINK_AFTER_S * 1000000)
@@ -86,6 +90,11 @@ struct sqlite_store {
 	sqlite3		*db;
 	char		*path;
 	int		 busy_ms;
+	int		 bulk;		/* opts->bulk: checkpoints of its own */
+	int		 wal_frames;	/* the WAL's frames after our last commit */
+	sqlite3_stmt	*data_version;	/* bulk: PRAGMA data_version */
+	int64_t		 version;	/* its last value */
+	int64_t		 others_us;	/* mono: another writer last seen */
 	int64_t		 busy_since;	/* mono us of the first busy retry */
 	sqlite3_stmt	*conn_upsert;
 	sqlite3_stmt	*msg_insert;
@@ -767,25 +776,12 @@ link_event(struct sqlite_store *s, const struct mt_bytes *q, int64_t t,
 	return 0;
 }
 
-/* "a/b/c/d" of Postfix's delays=; length 0 when absent. */
-static size_t
-format_delays(char *out, size_t outsz, const double d[4])
-{
-	int	 n;
-
-	if (d[0] < 0)
-		return 0;
-	n = snprintf(out, outsz, "%g/%g/%g/%g", d[0], d[1] < 0 ? 0 : d[1],
-	    d[2] < 0 ? 0 : d[2], d[3] < 0 ? 0 : d[3]);
-	return n > 0 && (size_t)n < outsz ? (size_t)n : 0;
-}
-
 static int
 write_event(struct sqlite_store *s, const struct mt_log_event *e,
     const char *source, char *err, size_t errlen)
 {
 	struct binder	 b;
-	const char	*name;
+	const char	*name, *dp;
 	char		 delays[128];
 	size_t		 dlen;
 	int64_t		 msg;
@@ -800,7 +796,15 @@ write_event(struct sqlite_store *s, const struct mt_log_event *e,
 		return -1;
 
 	if (e->kind == MLOG_DELIVERY) {
-		dlen = format_delays(delays, sizeof(delays), e->delays);
+		/* Formatted by log_batch_add, in the thread that parses. */
+		if (e->delays_text.data != NULL) {
+			dp = e->delays_text.data;
+			dlen = e->delays_text.len;
+		} else {
+			dlen = log_delays_format(delays, sizeof(delays),
+			    e->delays);
+			dp = delays;
+		}
 		bind_start(&b, s->dev_insert);
 		bind_int_or_null(&b, msg, 0);
 		bind_bytes_nn(&b, &e->queue_id);
@@ -816,7 +820,7 @@ write_event(struct sqlite_store *s, const struct mt_log_event *e,
 		bind_int_or_null(&b, e->reply_code, 0);
 		bind_bytes(&b, &e->reply);
 		bind_real_or_null(&b, e->delay);
-		bind_mem(&b, dlen > 0 ? delays : NULL, dlen);
+		bind_mem(&b, dlen > 0 ? dp : NULL, dlen);
 		bind_bytes(&b, &e->next_queue_id);
 		bind_bytes(&b, &e->mailer);
 		bind_str(&b, source);
@@ -1207,6 +1211,35 @@ counts_add(struct mt_store_sqlite_counts *to,
 	to->positions += c->positions;
 }
 
+/*
+ * A bulk loader's WAL hook (in place of SQLite's auto-checkpoint): note
+ * the WAL's size after each of our commits.
+ */
+static int
+bulk_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	struct sqlite_store *s = arg;
+
+	(void)db;
+	(void)name;
+	s->wal_frames = frames;
+	return SQLITE_OK;
+}
+
+/*
+ * Copy the WAL into the database file, outside any transaction (passive:
+ * the daemon's writer is never kept waiting), and let the next writer
+ * start the WAL again.  A failure is harmless: the frames stay in the WAL
+ * for the next checkpoint, ours or the daemon's.
+ */
+static void
+bulk_checkpoint(struct sqlite_store *s)
+{
+	(void)sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+	    NULL, NULL);
+	s->wal_frames = 0;
+}
+
 static int
 sq_commit(struct mt_store *st, char *err, size_t errlen)
 {
@@ -1249,9 +1282,12 @@ sq_close(struct mt_store *st)
 	sqlite3_finalize(s->by_track);
 	sqlite3_finalize(s->by_msgid);
 	sqlite3_finalize(s->by_qid_rcpt);
+	sqlite3_finalize(s->data_version);
 	free(s->qcache);
 	if (s->db != NULL) {
 		sq_rollback(st);
+		if (s->bulk && s->wal_frames > 0)
+			bulk_checkpoint(s);
 		sqlite3_close(s->db);
 	}
 	free(s->path);
@@ -1426,6 +1462,13 @@ store_sqlite_open(const struct mt_store_sqlite_opts *opts, char *err,
 	    exec_sql(s, "PRAGMA journal_size_limit=" WAL_SIZE_LIMIT,
 	    "setting journal_size_limit", err, errlen) < 0)
 		goto fail;
+	if (opts->bulk) {
+		s->bulk = 1;
+		sqlite3_wal_hook(s->db, bulk_wal_hook, s);
+		if (prepare(s, "PRAGMA data_version", &s->data_version, err,
+		    errlen) < 0)
+			goto fail;
+	}
 	if (opts->test_pragma != NULL &&
 	    exec_sql(s, opts->test_pragma, "test pragma", err, errlen) < 0)
 		goto fail;
@@ -1459,6 +1502,65 @@ store_sqlite_open(const struct mt_store_sqlite_opts *opts, char *err,
 fail:
 	sq_close(&s->store);
 	return NULL;
+}
+
+/* Whether another connection (the daemon) committed since our last look. */
+static int
+others_wrote(struct sqlite_store *s)
+{
+	int64_t	 v;
+	int	 changed = 0;
+
+	if (s->data_version == NULL)
+		return 0;
+	if (sqlite3_step(s->data_version) == SQLITE_ROW) {
+		v = sqlite3_column_int64(s->data_version, 0);
+		changed = s->version != 0 && v != s->version;
+		s->version = v;
+	}
+	sqlite3_reset(s->data_version);
+	return changed;
+}
+
+int
+store_sqlite_bulk_between(struct mt_store *st)
+{
+	struct sqlite_store *s;
+	struct timespec	 ts = { 0, BULK_YIELD_US * 1000 };
+	int64_t		 now;
+	int		 frames = BULK_CKPT_FRAMES, others;
+
+	if (st == NULL || st->ops != &sqlite_ops)
+		return 0;
+	s = st->impl;
+	if (!s->bulk || !sqlite3_get_autocommit(s->db))
+		return 0;
+	/*
+	 * While another writer commits beside us, checkpoint as SQLite's
+	 * auto-checkpoint would (each of us then copies little), and leave
+	 * it the lock for a moment: its busy handler polls every
+	 * millisecond, and our next BEGIN would otherwise come first.
+	 * Alone, checkpoint rarely: each one costs two fsyncs.
+	 */
+	now = mt_mono_us();
+	if (others_wrote(s))
+		s->others_us = now;
+	others = s->others_us != 0 && now - s->others_us < BULK_OTHERS_US;
+	if (others)
+		frames = BULK_OTHERS_FRAMES;
+	if (s->wal_frames >= frames)
+		bulk_checkpoint(s);
+	if (others)
+		nanosleep(&ts, NULL);
+	return others;
+}
+
+void
+store_sqlite_one_thread(void)
+{
+	/* SQLITE_MISUSE once SQLite is initialised: then nothing changes. */
+	(void)sqlite3_config(SQLITE_CONFIG_SINGLETHREAD);
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
 void

@@ -84,13 +84,18 @@ struct mt_log_event {
 	struct mt_bytes	 message_id;
 	struct mt_bytes	 client;
 	struct mt_bytes	 related_queue_id;
+	/* delays as stored ("a/b/c/d"), set by log_batch_add; NULL data:
+	 * the store formats delays[] itself. */
+	struct mt_bytes	 delays_text;
 	/*
-	 * Set by log_batch_add: every value above lives in this one block
-	 * (one allocation per event, not one per value); freed with the
-	 * batch.  NULL: each value owns its own allocation.
+	 * Set by log_batch_add: every value above lives in one block of the
+	 * batch's slabs (no allocation per event or per value), freed with
+	 * the batch.  NULL: each value owns its own allocation.
 	 */
 	char		*block;
 };
+
+struct mt_log_slab;		/* delivery.c: storage of a batch's values */
 
 /* How far a log file has been read: its identity and the offset. */
 struct mt_log_position {
@@ -113,6 +118,7 @@ struct mt_log_batch {
 	size_t		 cap;
 	int		 has_position;
 	struct mt_log_position pos;
+	struct mt_log_slab *slabs;	/* newest first */
 };
 
 /* The reason a recipient failed, in mailtrail's own words (a closed list). */
@@ -193,6 +199,10 @@ struct mt_log_batch *log_batch_new(enum mt_event_source source);
  */
 int	 log_batch_add(struct mt_log_batch *b, const struct mlog_event *ev,
 	    uint64_t line_hash);
+
+/* Postfix's delays as stored, "a/b/c/d" (%g each, an absent part 0):
+ * its length, 0 when delays are absent (d[0] < 0) or out is too small. */
+size_t	 log_delays_format(char *out, size_t outsz, const double d[4]);
 
 /* Set the position the batch ends at (path copied). 0 or -1. */
 int	 log_batch_set_position(struct mt_log_batch *b,

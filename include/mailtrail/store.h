@@ -82,6 +82,28 @@ struct mt_store_sqlite_counts {
 	uint64_t	positions;	/* log position upserts */
 };
 
+/*
+ * For a process in which one thread only ever uses SQLite (mailtrail
+ * ingest-log: its writer thread), called before any store is opened:
+ * SQLite's mutexes and its memory statistics (a lock taken on every
+ * allocation) are turned off.  No effect once SQLite is initialised.
+ * Never in the daemon.
+ */
+void	 store_sqlite_one_thread(void);
+
+/*
+ * A bulk loader calls this between its transactions.  It checkpoints its
+ * own WAL (SQLite's auto-checkpoint is off on its connection): alone, once
+ * the WAL has grown to 16 MiB, so that the fsyncs of a checkpoint are
+ * rare; while another connection (the daemon) commits beside it, at 1000
+ * frames as SQLite would, and then it also sleeps a few milliseconds so
+ * that the other writer gets the lock between two of its transactions.
+ * The checkpoint is passive: no writer waits for it.  Returns 1 when
+ * another writer was seen in the last seconds, else 0 (also when st is
+ * not a bulk SQLite store).
+ */
+int	 store_sqlite_bulk_between(struct mt_store *st);
+
 /* Copy the counts; zeros when st is not an SQLite store (or NULL). */
 void	 store_sqlite_counts(const struct mt_store *st,
 	    struct mt_store_sqlite_counts *out);

@@ -9,31 +9,46 @@
  * links them to the journal's messages and ignores the lines it already
  * holds: ingesting a file twice adds nothing.
  *
+ * Two threads per file, so that reading and parsing overlap with SQLite's
+ * work: a feeder thread reads and parses the lines and hands the events
+ * over in chunks (CHUNK_EVENTS) through a bounded pipe (PIPE_CHUNKS); the
+ * command's own thread writes them.  The pipe keeps the events in order,
+ * so what is stored, and the counts, are those of reading the file in one
+ * thread.
+ *
  * Invariant 3 (one writer): the daemon's journal writer may be running.
  * So this command writes in short transactions, bounded by event count
  * (MAX_EVENTS) and by time: each transaction's duration is measured and
  * the batch size adapts so that it stays near --txn-ms (TXN_TARGET_MS by
- * default), well inside the daemon's commit timeout.  Lines are parsed between transactions,
- * when the journal's write lock is free, and the store's busy handler
- * polls every millisecond, so the daemon's writer gets the lock within a
- * millisecond or so of each of our commits.  synchronous=NORMAL: a crash
- * may lose the last transactions, and running the command again puts them
- * back.
+ * default), well inside the daemon's commit timeout; a transaction that
+ * would wait for the feeder longer than that commits what it has.  The
+ * store's busy handler polls every millisecond, so the daemon's writer
+ * gets the lock within a millisecond or so of each of our commits.
+ * synchronous=NORMAL: a crash may lose the last transactions, and running
+ * the command again puts them back.  The store (a bulk loader) does not
+ * checkpoint the WAL at each commit as SQLite would: between transactions
+ * the command lets it copy the WAL into the database, rarely when alone,
+ * as often as SQLite would beside the daemon, which it then also leaves
+ * the lock for a moment (store_sqlite_bulk_between).
  *
  * Memory is bounded: one read buffer (READ_BUF bytes, larger than
- * MLOG_MAX_LINE), the current batch, and SQLite's page cache (64 MiB: the
- * store opened as a bulk loader; the index pages a backfill touches stay
- * cached between its transactions).  A line
- * longer than MLOG_MAX_LINE is skipped up to its newline without being
- * kept, and counted.
+ * MLOG_MAX_LINE), the chunks in the pipe and the open transaction (about
+ * two transactions' worth of events at most), and SQLite's page cache
+ * (64 MiB: the store opened as a bulk loader; the index pages a backfill
+ * touches stay cached between its transactions).  A line longer than
+ * MLOG_MAX_LINE is skipped up to its newline without being kept, and
+ * counted.
  *
- * Thread safety: single-threaded.
+ * Thread safety: the feeder thread owns the reader, the parser, the
+ * chunk it fills and the file's line counts; the command's thread owns
+ * the store.  They share only the pipe (its mutex).
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -50,6 +65,8 @@
 
 #define READ_BUF	(1024 * 1024)	/* > MLOG_MAX_LINE */
 #define MAX_EVENTS	MT_LOG_BATCH_MAX	/* events per transaction, at most */
+#define CHUNK_EVENTS	256		/* events per chunk handed over */
+#define PIPE_CHUNKS	(2 * MAX_EVENTS / CHUNK_EVENTS)	/* chunks waiting */
 #define MIN_EVENTS	100
 #define START_EVENTS	500
 #define TXN_TARGET_MS	40		/* default --txn-ms */
@@ -112,7 +129,6 @@ struct reader {
 struct ingest {
 	struct cli	*cli;
 	struct mt_store	*st;
-	struct mt_record *rec;		/* the batch being filled */
 	size_t		 max_events;	/* adaptive, MIN_EVENTS..MAX_EVENTS */
 	int		 txn_ms;	/* --txn-ms: target transaction time */
 	double		 us_per_event;	/* smoothed cost of an event */
@@ -123,6 +139,30 @@ struct ingest {
 	uint64_t	 txns;
 	int64_t		 txn_us_max;
 	int64_t		 txn_us_total;
+	char		 err[CLI_ERRLEN];
+};
+
+/* Chunks of events from the feeder to the writer, in order. */
+struct pipe {
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 not_empty;	/* CLOCK_MONOTONIC */
+	pthread_cond_t	 not_full;
+	struct mt_record *q[PIPE_CHUNKS];
+	size_t		 head, n;
+	int		 done;		/* the feeder has handed over all */
+	int		 stop;		/* the writer gave up: feed no more */
+};
+
+/* The feeder thread: one file's lines to chunks of events. */
+struct feeder {
+	struct ingest	*in;		/* progress fields only */
+	struct pipe	*pipe;
+	struct reader	*r;
+	struct mlog_parser *parser;
+	struct counts	*c;		/* lines, events, unparsed, ... */
+	struct mt_record *rec;		/* the chunk being filled */
+	int		 ret;		/* 0; -1 read error; -2 out of memory
+					   or the writer stopped */
 	char		 err[CLI_ERRLEN];
 };
 
@@ -289,41 +329,137 @@ reader_line(struct reader *r, const char **p, size_t *len, char *err,
 	}
 }
 
-/* ------------------------------------------------------------ writing */
+/* ------------------------------------------------------------ the pipe */
 
 static int
-new_batch(struct ingest *in)
+pipe_init(struct pipe *p)
 {
-	if ((in->rec = record_new(MT_RECORD_LOGBATCH)) == NULL ||
-	    (in->rec->logs = log_batch_new(MT_SOURCE_INGEST)) == NULL) {
-		record_free(in->rec);
-		in->rec = NULL;
-		snprintf(in->err, sizeof(in->err), "out of memory");
+	pthread_condattr_t attr;
+
+	memset(p, 0, sizeof(*p));
+	if (pthread_condattr_init(&attr) != 0)
+		return -1;
+	if (pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) != 0 ||
+	    pthread_mutex_init(&p->mu, NULL) != 0) {
+		pthread_condattr_destroy(&attr);
+		return -1;
+	}
+	if (pthread_cond_init(&p->not_empty, &attr) != 0) {
+		pthread_mutex_destroy(&p->mu);
+		pthread_condattr_destroy(&attr);
+		return -1;
+	}
+	pthread_condattr_destroy(&attr);
+	if (pthread_cond_init(&p->not_full, NULL) != 0) {
+		pthread_cond_destroy(&p->not_empty);
+		pthread_mutex_destroy(&p->mu);
 		return -1;
 	}
 	return 0;
 }
 
+/* Free what was never written. */
+static void
+pipe_destroy(struct pipe *p)
+{
+	while (p->n > 0) {
+		record_free(p->q[p->head]);
+		p->head = (p->head + 1) % PIPE_CHUNKS;
+		p->n--;
+	}
+	pthread_cond_destroy(&p->not_full);
+	pthread_cond_destroy(&p->not_empty);
+	pthread_mutex_destroy(&p->mu);
+}
+
+/* Hand a chunk over (the pipe owns it); -1 when the writer stopped. */
+static int
+pipe_put(struct pipe *p, struct mt_record *rec)
+{
+	int	 ret = 0;
+
+	pthread_mutex_lock(&p->mu);
+	while (p->n == PIPE_CHUNKS && !p->stop)
+		pthread_cond_wait(&p->not_full, &p->mu);
+	if (p->stop) {
+		record_free(rec);
+		ret = -1;
+	} else {
+		p->q[(p->head + p->n) % PIPE_CHUNKS] = rec;
+		if (p->n++ == 0)
+			pthread_cond_signal(&p->not_empty);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return ret;
+}
+
+/* The feeder is done: nothing more will come. */
+static void
+pipe_close(struct pipe *p)
+{
+	pthread_mutex_lock(&p->mu);
+	p->done = 1;
+	pthread_cond_signal(&p->not_empty);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* The writer gives up: the feeder stops at its next hand-over. */
+static void
+pipe_stop(struct pipe *p)
+{
+	pthread_mutex_lock(&p->mu);
+	p->stop = 1;
+	pthread_cond_broadcast(&p->not_full);
+	pthread_mutex_unlock(&p->mu);
+}
+
 /*
- * Write the batch in one transaction and start a new one; adapt the batch
- * size to the time the transaction took.
+ * The next chunk: 1 with *rec (the caller owns it); 0 the feeder is done
+ * and every chunk was taken; -1 nothing came before deadline (monotonic
+ * microseconds; 0 waits as long as it takes).
  */
 static int
-flush(struct ingest *in)
+pipe_get(struct pipe *p, int64_t deadline, struct mt_record **rec)
+{
+	struct timespec	 ts;
+	int		 ret;
+
+	ts.tv_sec = (time_t)(deadline / 1000000);
+	ts.tv_nsec = (long)(deadline % 1000000) * 1000;
+	pthread_mutex_lock(&p->mu);
+	while (p->n == 0 && !p->done) {
+		if (deadline == 0)
+			pthread_cond_wait(&p->not_empty, &p->mu);
+		else if (pthread_cond_timedwait(&p->not_empty, &p->mu,
+		    &ts) == ETIMEDOUT)
+			break;
+	}
+	if (p->n > 0) {
+		*rec = p->q[p->head];
+		p->head = (p->head + 1) % PIPE_CHUNKS;
+		if (p->n-- == PIPE_CHUNKS)
+			pthread_cond_signal(&p->not_full);
+		ret = 1;
+	} else
+		ret = p->done ? 0 : -1;
+	pthread_mutex_unlock(&p->mu);
+	return ret;
+}
+
+/* ------------------------------------------------------------ writing */
+
+/*
+ * Commit the open transaction, begun at t0 (of which waited microseconds
+ * went waiting for the feeder), holding n events; adapt the batch size to
+ * the time the work took; then let the store checkpoint if it is due.
+ */
+static int
+commit_txn(struct ingest *in, int64_t t0, int64_t waited, size_t n)
 {
 	struct mt_store	*st = in->st;
-	int64_t		 t0, us;
+	int64_t		 us;
 	double		 per, want;
 
-	if (in->rec == NULL || in->rec->logs->n == 0)
-		return 0;
-	t0 = mt_mono_us();
-	if (st->ops->begin(st, in->err, sizeof(in->err)) < 0)
-		return -1;
-	if (st->ops->write(st, in->rec, in->err, sizeof(in->err)) < 0) {
-		st->ops->rollback(st);
-		return -1;
-	}
 	if (st->ops->commit(st, in->err, sizeof(in->err)) < 0)
 		return -1;
 	us = mt_mono_us() - t0;
@@ -332,41 +468,128 @@ flush(struct ingest *in)
 	if (us > in->txn_us_max)
 		in->txn_us_max = us;
 	/*
-	 * The cost of an event, smoothed (one slow commit, such as one that
-	 * ran a WAL checkpoint, does not halve the batch), decides how many
-	 * fit in the target time next time.
+	 * The cost of an event, smoothed (one slow commit does not halve
+	 * the batch), decides how many fit in the target time next time.
+	 * Time spent waiting for the feeder is not the events' cost.
 	 */
-	per = (double)us / (double)in->rec->logs->n;
-	in->us_per_event = in->us_per_event == 0 ? per :
-	    0.8 * in->us_per_event + 0.2 * per;
-	want = (double)in->txn_ms * 1000 / in->us_per_event;
-	in->max_events = want < MIN_EVENTS ? MIN_EVENTS : want > MAX_EVENTS ?
-	    MAX_EVENTS : (size_t)want;
-	record_free(in->rec);
-	in->rec = NULL;
-	return new_batch(in);
+	if (n > 0 && us > waited) {
+		per = (double)(us - waited) / (double)n;
+		in->us_per_event = in->us_per_event == 0 ? per :
+		    0.8 * in->us_per_event + 0.2 * per;
+		want = (double)in->txn_ms * 1000 / in->us_per_event;
+		in->max_events = want < MIN_EVENTS ? MIN_EVENTS :
+		    want > MAX_EVENTS ? MAX_EVENTS : (size_t)want;
+	}
+	store_sqlite_bulk_between(st);
+	return 0;
 }
 
-/* Add a parsed line's events (one per recipient); flush when full. */
+/*
+ * Write the chunks the feeder hands over, in transactions of at most
+ * max_events events that wait for the feeder no longer than --txn-ms.
+ * 0 when the feeder is done and everything is committed; -1 the journal
+ * failed (message in in->err; the open transaction is rolled back).
+ */
 static int
-add_event(struct ingest *in, struct mlog_event *ev, uint64_t line_hash,
-    struct counts *c)
+write_chunks(struct ingest *in, struct pipe *p)
+{
+	struct mt_store	*st = in->st;
+	struct mt_record *rec;
+	int64_t		 t0 = 0, w0, waited = 0;
+	size_t		 n = 0;
+	int		 open = 0, r;
+
+	for (;;) {
+		w0 = mt_mono_us();
+		r = pipe_get(p, open ? t0 + (int64_t)in->txn_ms * 1000 : 0,
+		    &rec);
+		if (open)
+			waited += mt_mono_us() - w0;
+		if (r <= 0) {
+			if (open && commit_txn(in, t0, waited, n) < 0)
+				return -1;
+			if (r == 0)
+				return 0;
+			open = 0;
+			continue;
+		}
+		if (!open) {
+			t0 = mt_mono_us();
+			waited = 0;
+			n = 0;
+			if (st->ops->begin(st, in->err, sizeof(in->err)) < 0) {
+				record_free(rec);
+				return -1;
+			}
+			open = 1;
+		}
+		if (st->ops->write(st, rec, in->err, sizeof(in->err)) < 0) {
+			record_free(rec);
+			st->ops->rollback(st);
+			return -1;
+		}
+		n += rec->logs->n;
+		record_free(rec);
+		if (n >= in->max_events) {
+			if (commit_txn(in, t0, waited, n) < 0)
+				return -1;
+			open = 0;
+		}
+	}
+}
+
+/* ------------------------------------------------------------ feeding */
+
+static int
+new_chunk(struct feeder *f)
+{
+	if ((f->rec = record_new(MT_RECORD_LOGBATCH)) == NULL ||
+	    (f->rec->logs = log_batch_new(MT_SOURCE_INGEST)) == NULL) {
+		record_free(f->rec);
+		f->rec = NULL;
+		snprintf(f->err, sizeof(f->err), "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* Hand the chunk over, if it holds anything; -1 the writer stopped. */
+static int
+hand_over(struct feeder *f)
+{
+	struct mt_record *rec = f->rec;
+
+	if (rec == NULL || rec->logs->n == 0)
+		return 0;
+	f->rec = NULL;
+	if (pipe_put(f->pipe, rec) < 0) {
+		snprintf(f->err, sizeof(f->err), "stopped");
+		return -1;
+	}
+	return 0;
+}
+
+/* Add a parsed line's events (one per recipient). */
+static int
+add_event(struct feeder *f, struct mlog_event *ev, uint64_t line_hash)
 {
 	uint64_t	 h;
 	int		 rc;
 
 	do {
+		if (f->rec == NULL && new_chunk(f) < 0)
+			return -1;
 		h = ev->kind == MLOG_DELIVERY ? mlog_event_hash(line_hash, ev) :
 		    line_hash;
-		if ((rc = log_batch_add(in->rec->logs, ev, h)) < 0) {
-			snprintf(in->err, sizeof(in->err), "out of memory");
+		if ((rc = log_batch_add(f->rec->logs, ev, h)) < 0) {
+			snprintf(f->err, sizeof(f->err), "out of memory");
 			return -1;
 		}
 		if (rc == 0)
-			c->events++;
+			f->c->events++;
 		else
-			c->other++;
-		if (in->rec->logs->n >= in->max_events && flush(in) < 0)
+			f->c->other++;
+		if (f->rec->logs->n >= CHUNK_EVENTS && hand_over(f) < 0)
 			return -1;
 	} while (ev->kind == MLOG_DELIVERY && mlog_next_recipient(ev));
 	return 0;
@@ -443,47 +666,32 @@ counts_add(struct counts *to, const struct counts *c)
 
 /* ------------------------------------------------------------ a file */
 
-/*
- * Ingest one input.  0 done; -1 the input could not be read (message in
- * in->err; what was read is stored); -2 the journal failed.
- */
-static int
-ingest_file(struct ingest *in, const char *name, struct counts *c)
+/* The feeder thread: read and parse the file, hand the events over. */
+static void *
+feed(void *arg)
 {
-	struct mt_store_sqlite_counts before, after;
-	struct mlog_parser *parser;
+	struct feeder	*f = arg;
 	struct mlog_event ev;
-	struct reader	 r;
 	const char	*line;
 	size_t		 len;
-	int64_t		 mtime;
-	int		 rc, ret = 0;
+	int		 rc;
 
-	memset(c, 0, sizeof(*c));
-	if (reader_open(&r, name, &mtime, in->err, sizeof(in->err)) < 0)
-		return -1;
-	if ((parser = mlog_parser_new(mtime, MLOG_TZ_LOCAL)) == NULL) {
-		reader_close(&r);
-		snprintf(in->err, sizeof(in->err), "out of memory");
-		return -2;
-	}
-	store_sqlite_counts(in->st, &before);
-	while ((rc = reader_line(&r, &line, &len, in->err,
-	    sizeof(in->err))) > 0) {
-		c->lines++;
-		if ((c->lines & 4095) == 0)
-			progress(in, &r, c, 0);
+	while ((rc = reader_line(f->r, &line, &len, f->err,
+	    sizeof(f->err))) > 0) {
+		f->c->lines++;
+		if ((f->c->lines & 4095) == 0)
+			progress(f->in, f->r, f->c, 0);
 		if (rc == 2) {
-			c->too_long++;
+			f->c->too_long++;
 			continue;
 		}
-		switch (mlog_parse(parser, line, len, &ev)) {
+		switch (mlog_parse(f->parser, line, len, &ev)) {
 		case MLOG_UNPARSED:
 		case MLOG_BAD_STAMP:
-			c->unparsed++;
+			f->c->unparsed++;
 			break;
 		case MLOG_TOO_LONG:
-			c->too_long++;
+			f->c->too_long++;
 			break;
 		case MLOG_DELIVERY:
 		case MLOG_QUEUED:
@@ -493,22 +701,76 @@ ingest_file(struct ingest *in, const char *name, struct counts *c)
 		case MLOG_EXPIRED:
 		case MLOG_NOTIFY:
 		case MLOG_DEADLETTER:
-			if (add_event(in, &ev, mlog_line_hash(line, len),
-			    c) < 0) {
-				ret = -2;
+			if (add_event(f, &ev, mlog_line_hash(line, len)) < 0) {
+				f->ret = -2;
 				goto out;
 			}
 			break;
 		default:
-			c->other++;
+			f->c->other++;
 			break;
 		}
 	}
 	if (rc < 0)
-		ret = -1;		/* a read error: keep what we read */
-	if (flush(in) < 0) {
+		f->ret = -1;		/* a read error: keep what we read */
+	if (hand_over(f) < 0)
+		f->ret = -2;
+out:
+	record_free(f->rec);
+	f->rec = NULL;
+	pipe_close(f->pipe);
+	return NULL;
+}
+
+/*
+ * Ingest one input.  0 done; -1 the input could not be read (message in
+ * in->err; what was read is stored); -2 the journal failed.
+ */
+static int
+ingest_file(struct ingest *in, const char *name, struct counts *c)
+{
+	struct mt_store_sqlite_counts before, after;
+	struct feeder	 f;
+	struct pipe	 p;
+	struct reader	 r;
+	pthread_t	 tid;
+	int64_t		 mtime;
+	int		 ret = 0, wrc;
+
+	memset(c, 0, sizeof(*c));
+	if (reader_open(&r, name, &mtime, in->err, sizeof(in->err)) < 0)
+		return -1;
+	memset(&f, 0, sizeof(f));
+	f.in = in;
+	f.pipe = &p;
+	f.r = &r;
+	f.c = c;
+	if ((f.parser = mlog_parser_new(mtime, MLOG_TZ_LOCAL)) == NULL) {
+		reader_close(&r);
+		snprintf(in->err, sizeof(in->err), "out of memory");
+		return -2;
+	}
+	if (pipe_init(&p) < 0) {
+		mlog_parser_free(f.parser);
+		reader_close(&r);
+		snprintf(in->err, sizeof(in->err), "cannot set up the pipe");
+		return -2;
+	}
+	store_sqlite_counts(in->st, &before);
+	if ((errno = pthread_create(&tid, NULL, feed, &f)) != 0) {
+		snprintf(in->err, sizeof(in->err), "cannot start a thread: %s",
+		    strerror(errno));
 		ret = -2;
 		goto out;
+	}
+	if ((wrc = write_chunks(in, &p)) < 0)
+		pipe_stop(&p);
+	pthread_join(tid, NULL);
+	if (wrc < 0)
+		ret = -2;		/* in->err says why */
+	else if (f.ret < 0) {
+		ret = f.ret;
+		snprintf(in->err, sizeof(in->err), "%s", f.err);
 	}
 out:
 	progress(in, &r, c, 1);
@@ -517,7 +779,8 @@ out:
 	c->stored = after.events_new - before.events_new;
 	c->duplicates = after.events_dup - before.events_dup;
 	c->linked = after.events_linked - before.events_linked;
-	mlog_parser_free(parser);
+	pipe_destroy(&p);
+	mlog_parser_free(f.parser);
 	reader_close(&r);
 	return ret;
 }
@@ -600,13 +863,10 @@ cmd_ingest(struct cli *cli, int argc, char **argv)
 	in.max_events = START_EVENTS;
 	in.txn_ms = (int)txn_ms;
 	in.progress = isatty(STDERR_FILENO);
+	/* Only this thread uses SQLite; the feeder never does. */
+	store_sqlite_one_thread();
 	if ((in.st = open_store(cli, in.err, sizeof(in.err))) == NULL) {
 		cli_error(cli, "%s", in.err);
-		return CLI_EXIT_ERROR;
-	}
-	if (new_batch(&in) < 0) {
-		cli_error(cli, "%s", in.err);
-		in.st->ops->close(in.st);
 		return CLI_EXIT_ERROR;
 	}
 	if (cli->json && ((doc = json_object()) == NULL ||
@@ -660,7 +920,6 @@ cmd_ingest(struct cli *cli, int argc, char **argv)
 out:
 	json_decref(files);
 	json_decref(doc);
-	record_free(in.rec);
 	in.st->ops->close(in.st);
 	return rc;
 }

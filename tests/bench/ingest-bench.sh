@@ -14,7 +14,9 @@
 #
 #   1. ingest-log of the whole log into a copy of the journal: lines/s,
 #      events stored and linked, transactions (count, mean and longest),
-#      peak memory (max RSS, /usr/bin/time -v);
+#      peak memory (max RSS, /usr/bin/time -v), CPU seconds (user and
+#      system: the wall clock on a shared machine also counts the time
+#      other processes held the CPUs);
 #   2. pflogsumm over the same file (the Debian package; Perl), the
 #      baseline: lines/s and the ratio;
 #   3. ingest-log of the same file again: everything is a duplicate,
@@ -133,6 +135,12 @@ wall_s()
 		for (i = 1; i <= n; i++) s = s * 60 + p[i]
 		printf "%.2f\n", s }' "$1"
 }
+# CPU seconds (user + system): on a shared machine the wall clock also
+# counts the time others held the CPUs.
+cpu_s()
+{
+	awk -F': ' '/User time|System time/ { s += $2 } END { printf "%.1f\n", s }' "$1"
+}
 rss_mb()
 {
 	awk -F': ' '/Maximum resident set size/ { printf "%.1f\n", $2 / 1024 }' "$1"
@@ -170,6 +178,7 @@ sync
 s1=$(json "$dir/ingest1.json" seconds)
 lps1=$(json "$dir/ingest1.json" lines_per_second)
 rss1=$(rss_mb "$dir/time1")
+cpu1=$(cpu_s "$dir/time1")
 stored=$(json "$dir/ingest1.json" total.stored)
 linked=$(json "$dir/ingest1.json" total.linked)
 txns=$(json "$dir/ingest1.json" transactions)
@@ -181,6 +190,7 @@ txn_max=$(json "$dir/ingest1.json" transaction_ms_max)
 s2=$(wall_s "$dir/time2")
 lps2=$(echo "scale=0; $lines / $s2" | bc)
 rss2=$(rss_mb "$dir/time2")
+cpu2=$(cpu_s "$dir/time2")
 
 # ---------------------------------------------------------------- 3. again
 "$TIME" -v -o "$dir/time3" "$MT" ingest-log --json -j "$dir/work.db" "$log" \
@@ -222,11 +232,11 @@ rm -f "$dir"/lat2.db*
 
 # ---------------------------------------------------------------- report
 echo
-printf '%-44s %12s %10s %12s\n' "" "lines/s" "seconds" "max RSS MB"
-printf '%-44s %12.0f %10s %12s\n' "mailtrail ingest-log" "$lps1" "$s1" "$rss1"
-printf '%-44s %12s %10s %12s\n' "pflogsumm (same file, summary only)" "$lps2" "$s2" "$rss2"
+printf '%-44s %12s %10s %12s %8s\n' "" "lines/s" "seconds" "max RSS MB" "CPU s"
+printf '%-44s %12.0f %10s %12s %8s\n' "mailtrail ingest-log" "$lps1" "$s1" "$rss1" "$cpu1"
+printf '%-44s %12s %10s %12s %8s\n' "pflogsumm (same file, summary only)" "$lps2" "$s2" "$rss2" "$cpu2"
 printf '%-44s %11.1fx\n' "ingest-log / pflogsumm" "$(echo "$lps1 / $lps2" | bc -l)"
-printf '%-44s %12.0f %10s %12s\n' "ingest-log again (all duplicates)" "$lps3" "$(json "$dir/ingest3.json" seconds)" "$(rss_mb "$dir/time3")"
+printf '%-44s %12.0f %10s %12s %8s\n' "ingest-log again (all duplicates)" "$lps3" "$(json "$dir/ingest3.json" seconds)" "$(rss_mb "$dir/time3")" "$(cpu_s "$dir/time3")"
 printf '%-44s %12s %10s %12s\n' "ingest-log of the first tenth" "" "" "$rss4"
 echo
 echo "# events stored: $stored, linked to a message: $linked ($(echo "scale=1; 100 * $linked / $stored" | bc)%)"

@@ -11,6 +11,9 @@
 #   errors         a missing file (exit 2, the others still read), a
 #                  missing journal (exit 2, not created)
 #   --json         the summary document
+#   volume         15,000 events in many chunks and short transactions
+#                  (the reading thread runs ahead of the writing one):
+#                  all stored, in the file's order, none twice
 
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lib/common.sh"
 
@@ -94,6 +97,33 @@ out=$("$MT" ingest-log -j "$J" --json "$L" 2>/dev/null)
 is "$?" 0 "--json"
 is "$(python3 -c 'import json, sys; d = json.load(sys.stdin); f = d["files"][0]; print(f["lines"], f["stored"], f["duplicates"], f["too_long"], d["total"]["lines"], f["ok"])' <<<"$out")" \
     "12 0 9 1 12 True" "the JSON summary"
+
+# 3,000 queue IDs, five events each, in time order: far more than one
+# hand-over between the threads (256 events) or one transaction.
+V=$T/volume.log
+awk 'BEGIN {
+	for (i = 0; i < 3000; i++) {
+		q = sprintf("%010X", 3735928559 + i)
+		t = sprintf("2025-11-26T%02d:%02d:%02d", int(i / 3600), int(i / 60) % 60, i % 60)
+		printf "%s.100000+00:00 mx1 postfix/qmgr[901]: %s: from=<s%d@example.org>, size=100, nrcpt=3 (queue active)\n", t, q, i
+		for (r = 0; r < 3; r++)
+			printf "%s.%d00000+00:00 mx1 postfix/smtp[400]: %s: to=<r%d@example.net>, relay=mx.example.net[192.0.2.7]:25, delay=0.%d, delays=0.1/0/0.%d/0, dsn=2.0.0, status=sent (250 2.0.0 Ok)\n", t, r + 2, q, r, r + 1, r
+		printf "%s.900000+00:00 mx1 postfix/qmgr[901]: %s: removed\n", t, q
+	}
+}' >"$V"
+out=$("$MT" ingest-log -j "$J" --json --txn-ms 5 "$V" 2>/dev/null)
+is "$?" 0 "ingest-log of 15,000 events"
+is "$(python3 -c 'import json, sys; d = json.load(sys.stdin); f = d["files"][0]; print(f["lines"], f["events"], f["stored"], f["duplicates"], d["transactions"] > 1)' <<<"$out")" \
+    "15000 15000 15000 0 True" "every event stored once, in several transactions"
+is "$(sql "$J" "SELECT count(*) FROM delivery_events WHERE queue_id LIKE '00DEAD%'")" 9000 "the deliveries"
+is "$(sql "$J" "SELECT count(*) FROM (SELECT time, lag(time) OVER (ORDER BY id) AS prev
+    FROM delivery_events WHERE queue_id LIKE '00DEAD%') WHERE time < prev")" 0 \
+    "stored in the order of the file"
+is "$(sql "$J" "SELECT count(*) FROM delivery_events WHERE queue_id = '00DEADBEF0' AND delays = '0.1/0/0.2/0'")" 1 \
+    "delays as written"
+out=$("$MT" ingest-log -j "$J" --json "$V" 2>/dev/null)
+is "$(python3 -c 'import json, sys; d = json.load(sys.stdin); f = d["files"][0]; print(f["stored"], f["duplicates"])' <<<"$out")" \
+    "0 15000" "again: nothing stored"
 
 out=$("$MT" ingest-log -j "$J" 2>&1)
 is "$?" 2 "no file: a usage error"

@@ -403,6 +403,63 @@ test_events_rows_and_idempotence(void **state)
 	sqlite3_close(db);
 }
 
+/*
+ * A bulk loader between its transactions: it notices another writer
+ * (PRAGMA data_version) and says so for the following seconds, not before;
+ * when it closes, the WAL holds nothing the database file lacks.
+ */
+static void
+test_bulk_between(void **state)
+{
+	struct mt_store_sqlite_opts o;
+	struct mt_store	*st;
+	sqlite3		*other, *db;
+	int		 nlog = -1, nckpt = -2;
+	char		 path[128], err[512] = "";
+
+	(void)state;
+	new_path(path, sizeof(path));
+	st = open_store(path);		/* create and migrate */
+	st->ops->close(st);
+	memset(&o, 0, sizeof(o));
+	o.path = path;
+	o.mode = 0640;
+	o.busy_timeout_ms = 2000;
+	o.bulk = 1;
+	if ((st = store_sqlite_open(&o, err, sizeof(err))) == NULL)
+		fail_msg("store_sqlite_open bulk: %s", err);
+	store_one(st, batch_record(life_batch("4ABC", T0, 100)));
+	CHECK_INT("alone", store_sqlite_bulk_between(st), 0);
+	store_one(st, batch_record(life_batch("4ABD", T0, 200)));
+	CHECK_INT("still alone", store_sqlite_bulk_between(st), 0);
+
+	/* Another connection commits: from now on, not alone. */
+	assert_int_equal(sqlite3_open_v2(path, &other, SQLITE_OPEN_READWRITE,
+	    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(other, "CREATE TABLE other_writer (x)",
+	    NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(other);
+	store_one(st, batch_record(life_batch("4ABE", T0, 300)));
+	CHECK_INT("other writer seen", store_sqlite_bulk_between(st), 1);
+	store_one(st, batch_record(life_batch("4ABF", T0, 400)));
+	CHECK_INT("seen recently", store_sqlite_bulk_between(st), 1);
+	st->ops->close(st);
+
+	db = open_reader(path);
+	CHECK_INT("events", n_events(db), 4 * 6);
+	sqlite3_close(db);
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE,
+	    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_wal_checkpoint_v2(db, NULL,
+	    SQLITE_CHECKPOINT_PASSIVE, &nlog, &nckpt), SQLITE_OK);
+	CHECK_INT("WAL frames not in the database", nlog - nckpt, 0);
+	sqlite3_close(db);
+	/* Not a bulk store: nothing to do. */
+	st = open_store(path);
+	CHECK_INT("not bulk", store_sqlite_bulk_between(st), 0);
+	st->ops->close(st);
+}
+
 /* Lines we do not store never fail a batch: they are skipped. */
 static void
 test_events_skipped(void **state)
@@ -1056,6 +1113,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_events_rows_and_idempotence),
 		cmocka_unit_test(test_events_skipped),
+		cmocka_unit_test(test_bulk_between),
 		cmocka_unit_test(test_link_message_after_events),
 		cmocka_unit_test(test_link_window_reused_qid),
 		cmocka_unit_test(test_link_no_queue_id),
