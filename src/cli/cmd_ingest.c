@@ -60,6 +60,7 @@
 #include "mailtrail/delivery.h"
 #include "mailtrail/maillog.h"
 #include "mailtrail/record.h"
+#include "mailtrail/sdjournal.h"
 #include "mailtrail/store.h"
 #include "cli/cli.h"
 
@@ -79,10 +80,12 @@ enum {
 
 static const char help[] =
 "usage: mailtrail ingest-log [--journal PATH] [--json] [--txn-ms MS]\n"
-"                            FILE... | -\n"
+"                            FILE... | - | systemd-journal:[DIR]\n"
 "\n"
-"Read Postfix or Sendmail mail logs (plain files, .gz files, or - for\n"
-"standard input) and store what happened to each message after the\n"
+"Read Postfix or Sendmail mail logs (plain files, .gz files, - for\n"
+"standard input, or the mail facility of the systemd journal:\n"
+"\"systemd-journal:\" this machine's, \"systemd-journal:/DIR\" the journal\n"
+"files of a directory) and store what happened to each message after the\n"
 "gateway - delivery attempts (sent, deferred, bounced, expired), the\n"
 "queue's facts (sender, Message-ID, removal, the bounce the MTA\n"
 "generated) - in the journal, linked to the messages the milter\n"
@@ -113,11 +116,12 @@ struct counts {
 	uint64_t	 other;		/* lines we do not track */
 };
 
-/* One input, plain or gzip. */
+/* One input: plain, gzip, or the systemd journal. */
 struct reader {
 	const char	*name;
 	int		 fd;
 	gzFile		 gz;
+	struct sdj_reader *sdj;		/* a "systemd-journal:" source */
 	char		*buf;
 	size_t		 start, end;
 	int		 eof;
@@ -180,6 +184,12 @@ reader_open(struct reader *r, const char *name, int64_t *mtime_us,
 	r->name = name;
 	r->fd = -1;
 	*mtime_us = 0;
+	if (sdj_is_spec(name)) {
+		/* RFC 3339 stamps: no year to infer. */
+		if ((r->sdj = sdj_reader_open(name, err, errlen)) == NULL)
+			return -1;
+		return 0;
+	}
 	if (strcmp(name, "-") == 0) {
 		/* gzip or not: zlib reads plain input through unchanged. */
 		if ((fd = dup(STDIN_FILENO)) < 0) {
@@ -231,6 +241,8 @@ reader_open(struct reader *r, const char *name, int64_t *mtime_us,
 static void
 reader_close(struct reader *r)
 {
+	sdj_reader_close(r->sdj);
+	r->sdj = NULL;
 	if (r->gz != NULL)
 		gzclose(r->gz);
 	if (r->fd >= 0)
@@ -284,9 +296,18 @@ static int
 reader_line(struct reader *r, const char **p, size_t *len, char *err,
     size_t errlen)
 {
+	struct sdj_entry e;
 	char	*nl;
 	size_t	 pending;
+	int	 rc;
 
+	if (r->sdj != NULL) {
+		if ((rc = sdj_reader_next(r->sdj, &e, err, errlen)) <= 0)
+			return rc;
+		*p = e.line;
+		*len = e.len;
+		return e.too_long ? 2 : 1;
+	}
 	for (;;) {
 		pending = r->end - r->start;
 		nl = pending > 0 ? memchr(r->buf + r->start, '\n', pending) :

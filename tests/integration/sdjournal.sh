@@ -135,10 +135,10 @@ mt_stop
 
 # --- delivery.start = end on a first run: what is already there is skipped
 rm -f "$DB" "$DB"-*
-before=$N
 start -o delivery.start=end
 sleep 0.5
 append "$JD/system.journal" 40
+indir=$N		# every delivery entry written into $JD
 wait_events 40
 is "$(events)" 40 "start=end: only the entries after the start are read"
 mt_stop
@@ -153,6 +153,21 @@ append "$JD/system.journal" 25
 wait_events 25
 is "$(events)" 25 "a journal directory that appears later is read whole"
 mt_stop
-: "$before"
+
+# --- mailtrail ingest-log systemd-journal:DIR: the same entries, backfilled
+CLI=$(dirname "$(mt_binary)")/mailtrail
+JD=$T/journal-files
+want=$(sqlite3 -readonly "$DB" "SELECT COUNT(*) FROM delivery_events")
+out=$("$CLI" ingest-log --journal "$DB" --json "systemd-journal:$JD")
+is "$?" 0 "ingest-log systemd-journal:DIR: exit 0"
+like "$out" '"stored":'"$indir"',"duplicates":0,' \
+    "ingest-log systemd-journal:DIR: every delivery entry stored ($indir)"
+is "$(events)" "$((want + indir))" "the journal holds them beside the follower's"
+out=$("$CLI" ingest-log --journal "$DB" --json "systemd-journal:$JD")
+like "$out" '"stored":0,"duplicates":'"$indir"',' \
+    "ingest-log again: nothing stored twice"
+out=$("$CLI" ingest-log --journal "$DB" "systemd-journal:relative" 2>&1)
+is "$?" 2 "ingest-log systemd-journal:relative: exit 2"
+like "$out" "absolute path" "... with the reason"
 
 done_testing
