@@ -1315,7 +1315,7 @@ test_damaged_journal(void **state)
 	struct cli_row	 row;
 	struct cli_val	 v;
 	char		*names[1] = { (char *)"x" };
-	char		*out;
+	char		*out, *dump;
 	json_t		*j;
 	json_error_t	 jerr;
 	int		 rc;
@@ -1364,7 +1364,10 @@ test_damaged_journal(void **state)
 	j = json_loads(out, 0, &jerr);
 	if (j == NULL)
 		fail_msg("show --json: not JSON (%s):\n%s", jerr.text, out);
-	assert_non_null(strstr(json_dumps(j, 0), "A\xc2\x9b" "2JB"));
+	dump = json_dumps(j, 0);
+	assert_non_null(dump);
+	assert_non_null(strstr(dump, "A\xc2\x9b" "2JB"));
+	free(dump);
 	assert_non_null(strstr(out, "A\\u009b2JB"));
 	json_decref(j);
 	free(out);
