@@ -496,6 +496,7 @@ dmarc_evaluate(struct mt_resolver *r, const struct mt_dmarc_in *in,
 	out->from_status = in->from_status;
 	out->from_exists = -1;
 	out->sampled_in = 1;
+	out->disposition = MT_DMARC_P_NONE;
 	out->spf.result = in->spf;
 	copy_ident_domain(&out->spf, in->spf_domain);
 	out->n_dkim = in->n_dkim;
