@@ -193,7 +193,7 @@ enum mt_dmarc_note {
 };
 
 /*
- * The outcome.  About 7 KB with the records: allocate it, do not put it on
+ * The outcome.  About 10 KB with the records: allocate it, do not put it on
  * a milter thread's stack.  Strings are NUL-terminated, "" when unknown.
  */
 struct mt_dmarc_outcome {
