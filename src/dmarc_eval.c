@@ -146,6 +146,18 @@ same_tld(const char *a, const char *b)
 	return strcmp(rightmost(a, 1), rightmost(b, 1)) == 0;
 }
 
+/* d is under parent, or is parent. */
+static int
+under(const char *d, const char *parent)
+{
+	size_t	 dl = strlen(d), pl = strlen(parent);
+
+	if (dl == pl)
+		return strcmp(d, parent) == 0;
+	return dl > pl && d[dl - pl - 1] == '.' &&
+	    strcmp(d + dl - pl, parent) == 0;
+}
+
 /* ------------------------------------------------------------ DNS */
 
 /* An owner name from the answer, lowercased, no trailing dot. */
@@ -419,6 +431,15 @@ align(struct ev *e, struct mt_dmarc_ident *id, int strict, int from_org_ok)
 		return MT_DMARC_ALIGN_ORG;
 	if (!from_org_ok)
 		return MT_DMARC_ALIGN_TEMPERROR;
+	/*
+	 * An org domain is the name itself or one of its parents, so the two
+	 * can only be equal when id is at or under the From: domain's org
+	 * domain.  Deciding that without DNS also keeps signatures from
+	 * unrelated domains (which anyone can add) from spending the query
+	 * budget and turning a fail into a temperror.
+	 */
+	if (!under(id->domain, e->out->org_domain))
+		return MT_DMARC_ALIGN_ORG;
 	if (org_domain(e, id->domain, id->org, sizeof(id->org)) != 0)
 		return MT_DMARC_ALIGN_TEMPERROR;
 	if (strcmp(id->org, e->out->org_domain) != 0)
@@ -498,6 +519,7 @@ dmarc_evaluate(struct mt_resolver *r, const struct mt_dmarc_in *in,
 	out->sampled_in = 1;
 	out->disposition = MT_DMARC_P_NONE;
 	out->spf.result = in->spf;
+	out->spf_helo = in->spf_helo != 0;
 	copy_ident_domain(&out->spf, in->spf_domain);
 	out->n_dkim = in->n_dkim;
 	if (out->n_dkim > MT_DMARC_MAX_SIGS) {

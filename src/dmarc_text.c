@@ -127,6 +127,12 @@ spf_clause(struct out *o, const struct mt_dmarc_outcome *oc)
 {
 	const struct mt_dmarc_ident *id = &oc->spf;
 	const char	*d = name_or(id->domain, "no usable domain");
+	char		 helo[300];
+
+	if (oc->spf_helo && id->domain[0] != '\0') {
+		snprintf(helo, sizeof(helo), "HELO %s", id->domain);
+		d = helo;
+	}
 
 	clause(o);
 	switch (id->align) {

@@ -213,6 +213,7 @@ struct mt_dmarc_outcome {
 	enum mt_dmarc_policy disposition; /* what a receiver would apply:
 					   NONE unless result is FAIL */
 	struct mt_dmarc_ident spf;
+	int		 spf_helo;	/* spf.domain is the HELO name */
 	struct mt_dmarc_ident dkim[MT_DMARC_MAX_SIGS];
 	size_t		 n_dkim;
 	unsigned	 reasons;	/* MT_DMARC_R_* (fail, temperror,

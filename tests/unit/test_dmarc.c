@@ -212,6 +212,9 @@ static const struct {
 	/* CNAME */
 	{ "_dmarc.cname.example", ns_t_cname, "_dmarc.provider.example" },
 	{ "_dmarc.provider.example", ns_t_txt, "v=DMARC1; p=quarantine" },
+	{ "_dmarc.loop.example", ns_t_cname, "_dmarc.loop2.example" },
+	{ "_dmarc.loop2.example", ns_t_cname, "_dmarc.loop.example" },
+	{ "_dmarc.dangling.example", ns_t_cname, "_dmarc.gone.example" },
 	/* two records, invalid records, unknown tags */
 	{ "_dmarc.two.example", ns_t_txt, "v=DMARC1; p=reject" },
 	{ "_dmarc.two.example", ns_t_txt, "v=DMARC1; p=none" },
@@ -460,7 +463,7 @@ test_psd(void **state)
 	    0);
 	want_result(o, MT_DMARC_FAIL);
 	assert_int_equal(o->dkim[0].align, MT_DMARC_ALIGN_ORG);
-	assert_string_equal(o->dkim[0].org, "org2.psd.example");
+	assert_string_equal(o->dkim[0].org, "");	/* not under org1: no walk */
 	/* the org domain right under a PSD gets p=, not sp= */
 	o = eval(state, "org1.psd.example", MT_SPF_NONE, NULL, NULL, 0, 0);
 	assert_int_equal(o->policy_from, MT_DMARC_FROM_P);
@@ -504,6 +507,28 @@ test_relaxed_vs_strict(void **state)
 	o = eval(state, "strict.example", MT_SPF_PASS, "Strict.Example.",
 	    NULL, 0, 0);
 	want_result(o, MT_DMARC_PASS);
+}
+
+/* MAIL FROM <>: the caller passes the HELO name; the words say so. */
+static void
+test_spf_helo(void **state)
+{
+	static struct mt_dmarc_outcome o;
+	struct mt_dmarc_in	 in;
+	char			 text[256];
+
+	memset(&in, 0, sizeof(in));
+	in.from_status = MT_FROM_OK;
+	in.from_domain = "example.com";
+	in.spf = MT_SPF_PASS;
+	in.spf_domain = "mx.other.example";
+	in.spf_helo = 1;
+	assert_int_equal(dmarc_evaluate(*state, &in, &o), MT_DMARC_FAIL);
+	dmarc_reason_text(&o, text, sizeof(text));
+	assert_string_equal(text, "no DKIM signature; SPF passed for HELO "
+	    "mx.other.example, not aligned");
+	in.spf_domain = "mx.example.com";
+	assert_int_equal(dmarc_evaluate(*state, &in, &o), MT_DMARC_PASS);
 }
 
 static void
@@ -607,6 +632,64 @@ test_cname(void **state)
 	o = eval(state, "split.example", MT_SPF_NONE, NULL, NULL, 0, 0);
 	want_result(o, MT_DMARC_FAIL);
 	assert_int_equal(o->policy, MT_DMARC_P_REJECT);
+}
+
+/* Hostile DNS: a CNAME loop, a dangling CNAME, a record over the cap, more
+ * work than the query budget. */
+static void
+test_hostile_dns(void **state)
+{
+	struct mt_dmarc_outcome *o;
+	struct mt_resolver	*r = *state;
+	static char		 chunk[256];
+	const char		*strs[10];
+	struct sig		 many[8];
+	static char		 names[8][64];
+	size_t			 i;
+
+	o = eval(state, "loop.example", MT_SPF_NONE, NULL, NULL, 0, 0);
+	want_result(o, MT_DMARC_TEMPERROR);
+	o = eval(state, "dangling.example", MT_SPF_NONE, NULL, NULL, 0, 0);
+	want_result(o, MT_DMARC_NONE);
+
+	memset(chunk, 'x', 255);
+	memcpy(chunk, "v=DMARC1; p=reject; x=", 22);
+	for (i = 0; i < 10; i++)
+		strs[i] = chunk;
+	assert_int_equal(resolver_table_add_txt(r, "_dmarc.huge.example",
+	    strs, 10), 0);
+	o = eval(state, "huge.example", MT_SPF_NONE, NULL, NULL, 0, 0);
+	want_result(o, MT_DMARC_NONE);
+	assert_true(o->notes & MT_DMARC_N_INVALID);
+
+	/* 8 signatures from unrelated 8-label subdomains of example.com:
+	 * 6 queries each; the budget runs out and the rest is temperror */
+	for (i = 0; i < 8; i++) {
+		snprintf(names[i], sizeof(names[i]),
+		    "a%zu.b%zu.c%zu.d%zu.e%zu.f%zu.example.com", i, i, i, i, i,
+		    i);
+		many[i].d = names[i];
+		many[i].result = MT_DKIM_PASS;
+		many[i].fail = 0;
+	}
+	o = eval(state, "example.com", MT_SPF_NONE, NULL, many, 8, 0);
+	assert_true(o->queries <= MT_DMARC_MAX_QUERIES);
+	assert_int_equal(o->dkim[0].align, MT_DMARC_ALIGNED);
+	want_result(o, MT_DMARC_PASS);
+	assert_true(o->notes & MT_DMARC_N_TRUNCATED);
+	assert_int_equal(o->dkim[7].align, MT_DMARC_ALIGN_TEMPERROR);
+
+	/* The same under someone else's domain (anyone can sign so): no
+	 * walk at all, a plain fail, never a temperror. */
+	for (i = 0; i < 8; i++)
+		snprintf(names[i], sizeof(names[i]),
+		    "a%zu.b%zu.c%zu.d%zu.e%zu.f%zu.attacker.com", i, i, i, i,
+		    i, i);
+	o = eval(state, "example.com", MT_SPF_NONE, NULL, many, 8, 0);
+	want_result(o, MT_DMARC_FAIL);
+	assert_int_equal(o->queries, 2);
+	for (i = 0; i < 8; i++)
+		assert_int_equal(o->dkim[i].align, MT_DMARC_ALIGN_ORG);
 }
 
 static void
@@ -807,11 +890,15 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_psd, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relaxed_vs_strict, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_spf_helo, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_pct_and_t, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_temperror, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_cname, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hostile_dns, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_esp_signing_as_itself,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dkim_broken, setup,
