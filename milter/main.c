@@ -447,6 +447,7 @@ open_auth(const struct mt_config *cfg, char *err, size_t errlen)
 	ro.attempts = cfg->spf_attempts;
 	if ((state.resolver = resolver_new(&ro, err, errlen)) == NULL)
 		return -1;
+	state.ctx.resolver = state.resolver;	/* DMARC's lookups */
 	so.deadline_ms = cfg->spf_deadline_ms;
 	so.receiver = cfg->authserv_id;
 	if ((state.ctx.spf = spf_new(&so, state.resolver, err, errlen)) ==
@@ -566,7 +567,8 @@ callback_bound_ms(void)
 	int		 ms;
 
 	ms = cfg->commit_timeout_ms + cfg->spf_deadline_ms +
-	    cfg->dkim_timeout_ms + 2000;
+	    cfg->dkim_timeout_ms + (cfg->dmarc_enabled ?
+	    cfg->dmarc_timeout_ms : 0) + 2000;
 	config_unref(cfg);
 	return ms;
 }

@@ -225,8 +225,18 @@ dmarc_authres(const struct mt_dmarc_outcome *oc, char *buf, size_t sz)
 		return -1;
 	buf[0] = '\0';
 	addf(&o, "dmarc=%s", dmarc_result_name(oc->result));
-	if (dmarc_reason_text(oc, reason, sizeof(reason)) > 0)
+	if (dmarc_reason_text(oc, reason, sizeof(reason)) > 0) {
+		char	*p;
+
+		/*
+		 * RFC 8601 allows ';' in a quoted reason, but readers that
+		 * split the header at ';' abound: the clauses are joined by
+		 * ',' here (the journal keeps the words as they are).
+		 */
+		for (p = reason; (p = strchr(p, ';')) != NULL; p++)
+			*p = ',';
 		addf(&o, " reason=\"%s\"", reason);
+	}
 	if (oc->from_domain[0] != '\0')
 		addf(&o, " header.from=%s", oc->from_domain);
 	if (oc->have_record) {

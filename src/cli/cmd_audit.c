@@ -8,7 +8,9 @@
  *   SPF results fail, softfail, permerror and temperror (per identity);
  *   DKIM signatures that did not pass, by result and reason;
  *   the forged headers the milter removed (tracking and
- *   Authentication-Results headers from untrusted clients).
+ *   Authentication-Results headers from untrusted clients);
+ *   DMARC results fail, temperror and permerror, by the From: domain,
+ *   with the reason in words (schema version 6 on).
  *
  * The queries follow the journal's partial indexes (spf_results_audit,
  * dkim_signatures_audit, header_edits_action) by repeating their
@@ -37,8 +39,10 @@ static const char help[] =
 "The authentication-failure report for a time window (default: the last\n"
 "24 hours): SPF fail, softfail, permerror and temperror results, DKIM\n"
 "signatures that failed (by reason), and the forged headers the milter\n"
-"removed, grouped by sender domain (the SPF identity's domain, the DKIM\n"
-"signing domain d=, the MAIL FROM domain for forged headers), by client\n"
+"removed, and DMARC fail, temperror and permerror results with their\n"
+"reason, grouped by sender domain (the SPF identity's domain, the DKIM\n"
+"signing domain d=, the MAIL FROM domain for forged headers, the From:\n"
+"domain for DMARC), by client\n"
 "address or by HELO name.  Each group gives its count, when it was first\n"
 "and last seen and sample tracking IDs (the first and the last) to look at\n"
 "with \"mailtrail show\".\n"
@@ -74,7 +78,10 @@ static const struct section sections[] = {
 	{ "DKIM failures", "dkim", "RESULT", "REASON", "result", "reason" },
 	{ "Forged headers removed", "forged", "HEADER", "REASON", "header",
 	  "reason" },
+	{ "DMARC failures", "dmarc", "RESULT", "REASON", "result", "reason" },
 };
+#define N_SECTIONS	(sizeof(sections) / sizeof(sections[0]))
+#define SEC_DMARC	3
 
 /* The grouping key's SQL expression for a section. */
 static const char *
@@ -89,6 +96,8 @@ key_sql(int sec, enum by by)
 		return "lower(s.domain)";
 	case 1:
 		return "lower(d.domain)";
+	case SEC_DMARC:
+		return "m.dmarc_from_domain";
 	default:
 		return "lower(CASE WHEN instr(m.mail_from, '@') > 0 THEN"
 		    " substr(m.mail_from, instr(m.mail_from, '@') + 1)"
@@ -138,6 +147,22 @@ build_sql(int sec, enum by by)
 		    " JOIN messages m ON m.id = d.message"
 		    " JOIN connections c ON c.id = m.conn_id"
 		    " WHERE d.result <> 'pass' AND d.time >= ?1 AND d.time < ?2"
+		    " GROUP BY 1, 2, 3 ORDER BY 4 DESC, 1, 2, 3";
+		break;
+	case SEC_DMARC:
+		/* The conditions of the messages_dmarc index, repeated. */
+		parts[2] = ", m.dmarc_result, m.dmarc_reason_text, count(*),"
+		    " min(m.start_time), max(m.start_time), min(m.id),"
+		    " max(m.id) FROM messages m";
+		parts[3] = by == BY_DOMAIN ?
+		    " WHERE m.dmarc_result IS NOT NULL AND m.dmarc_result <>"
+		    " 'pass' AND m.dmarc_result IN ('fail', 'temperror',"
+		    " 'permerror') AND m.start_time >= ?1 AND m.start_time < ?2"
+		    " GROUP BY 1, 2, 3 ORDER BY 4 DESC, 1, 2, 3" :
+		    " JOIN connections c ON c.id = m.conn_id"
+		    " WHERE m.dmarc_result IS NOT NULL AND m.dmarc_result <>"
+		    " 'pass' AND m.dmarc_result IN ('fail', 'temperror',"
+		    " 'permerror') AND m.start_time >= ?1 AND m.start_time < ?2"
 		    " GROUP BY 1, 2, 3 ORDER BY 4 DESC, 1, 2, 3";
 		break;
 	default:
@@ -459,7 +484,13 @@ cmd_audit(struct cli *cli, int argc, char **argv)
 			    cli_duration_format(dur, sizeof(dur),
 			    f.until - f.since), by_name[by]);
 	}
-	for (sec = 0; sec < 3; sec++) {
+	for (sec = 0; sec < (int)N_SECTIONS; sec++) {
+		if (sec == SEC_DMARC && !cli->j.has_dmarc) {
+			/* A journal older than version 6: no section. */
+			if (cli->json)
+				json_object_set_new(doc, "dmarc", json_null());
+			continue;
+		}
 		if (sec < 2 && !cli->j.has_auth) {
 			if (cli->json)
 				json_object_set_new(doc,

@@ -190,6 +190,9 @@ cli_journal_open_path(struct cli_journal *j, const char *path, char *err,
 	j->has_auth = cli_table_exists(j->db, "spf_results") &&
 	    cli_table_exists(j->db, "dkim_signatures") &&
 	    cli_column_exists(j->db, "messages", "spf_result");
+	j->has_dmarc = j->has_auth &&
+	    cli_column_exists(j->db, "messages", "dmarc_result") &&
+	    cli_column_exists(j->db, "dkim_signatures", "dmarc_align");
 	j->has_delivery = cli_table_exists(j->db, "delivery_events") &&
 	    cli_table_exists(j->db, "queue_events") &&
 	    cli_table_exists(j->db, "bounces") &&
