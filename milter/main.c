@@ -284,7 +284,8 @@ log_counters(void)
 	mt_log(LOG_INFO, "stats connections=%llu messages=%llu "
 	    "truncations=%llu alloc_failures=%llu journal_errors=%llu "
 	    "forged_removed=%llu forged_authres_removed=%llu spf_checks=%llu "
-	    "dkim_messages=%llu edit_failures=%llu committed=%llu commits=%llu "
+	    "dkim_messages=%llu dmarc_checks=%llu dmarc_fail=%llu "
+	    "dmarc_enforced=%llu edit_failures=%llu committed=%llu commits=%llu "
 	    "refused_full=%llu failed=%llu timeouts=%llu revised=%llu "
 	    "queued=%llu sessions_open=%zu sessions_refused=%llu "
 	    "bounces_seen=%llu bounces_recorded=%llu bounces_not_report=%llu "
@@ -294,7 +295,8 @@ log_counters(void)
 	    "log_offset=%lld log_lag_ms=%lld heap_in_use=%zu",
 	    t.connections, t.messages, t.truncations, t.alloc_failures,
 	    t.journal_errors, t.forged_removed, t.forged_authres_removed,
-	    t.spf_checks, t.dkim_messages, t.edit_failures,
+	    t.spf_checks, t.dkim_messages, t.dmarc_checks, t.dmarc_fail,
+	    t.dmarc_enforced, t.edit_failures,
 	    (unsigned long long)j.committed, (unsigned long long)j.commits,
 	    (unsigned long long)j.refused_full, (unsigned long long)j.failed,
 	    (unsigned long long)j.timeouts, (unsigned long long)j.revised,
