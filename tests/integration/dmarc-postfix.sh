@@ -112,6 +112,9 @@ msg()
 	{
 		printf 'From: <%s>\r\n' "$2"
 		[ -n "${3:-}" ] && printf 'From: <%s>\r\n' "$3"
+		# A forged verdict claiming our authserv-id: it must not reach
+		# the recipient (RFC 8601 section 5), dmarc= claims included.
+		[ "$1" = preject ] && printf 'Authentication-Results: %s; dmarc=pass header.from=preject.example\r\n' "$AUTHSERV"
 		printf 'To: <bob@example.net>\r\nSubject: %s\r\nDate: Tue, 08 Dec 2026 01:00:00 +0000\r\nMessage-ID: <%s@example.test>\r\n\r\nHello.\r\n' "$1" "$1"
 	} >"$T/$1.in"
 }
@@ -237,6 +240,13 @@ check pquar fail pquar.example p quarantine quarantine "no-auth,spf-fail" \
     polrec.p=quarantine policy.dmarc=quarantine
 check preject fail preject.example p reject reject "no-auth,spf-fail" \
     polrec.p=reject policy.dmarc=reject
+f=$(sink_of preject)
+is "$(sink_message "$f" | msg_headers /dev/stdin | grep -c -i '^Authentication-Results:')" 1 \
+    "preject: the forged dmarc=pass claiming $AUTHSERV is gone, ours alone"
+is "$(sql "$JOURNAL" "SELECT e.value FROM header_edits e JOIN messages m ON m.id = e.message
+    WHERE m.message_id = '<preject@example.test>' AND e.action = 'removed'")" \
+    "$AUTHSERV; dmarc=pass header.from=preject.example" \
+    "preject: the journal records the forged dmarc claim as removed"
 check sp fail spdom.example sp quarantine quarantine "no-auth,spf-fail" \
     header.from=sub.spdom.example polrec.domain=spdom.example policy.dmarc=quarantine
 check np fail spdom.example np none none "no-auth,spf-fail" \
