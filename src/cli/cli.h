@@ -80,6 +80,8 @@ struct cli {
 	FILE		*out;
 	struct cli_journal j;		/* open after cli_open_journal */
 	char		 tracking_header[72];	/* tracking.header, for show */
+	char		 local_domains[512];	/* dmarc.local_domains, for
+						   audit --by policy */
 };
 
 /* ---------------------------------------------------------------- common.c */

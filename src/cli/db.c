@@ -56,6 +56,8 @@ cli_journal_path(struct cli *cli, char *err, size_t errlen)
 		return NULL;
 	snprintf(cli->tracking_header, sizeof(cli->tracking_header), "%s",
 	    cfg->tracking_header);
+	snprintf(cli->local_domains, sizeof(cli->local_domains), "%s",
+	    cfg->dmarc_local_domains);
 	if ((path = strdup(cli->journal_path != NULL ? cli->journal_path :
 	    cfg->journal_path)) == NULL)
 		snprintf(err, errlen, "out of memory");

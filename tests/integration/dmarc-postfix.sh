@@ -308,6 +308,16 @@ if [ -x "$MT" ]; then
 	"$MT" -j "$JOURNAL" audit --since 1d >"$T/audit.out" 2>&1
 	like "$(cat "$T/audit.out")" "DMARC failures" "audit: a DMARC section"
 	like "$(cat "$T/audit.out")" "brand.example" "audit: the ESP case listed"
+	# audit --by policy: p=reject domains, then ours (local_domains),
+	# then p=quarantine, then p=none; pct= sampled out counted apart.
+	printf 'dmarc = { local_domains = "pnone.example"; };\n' >"$T/cli.conf"
+	"$MT" -c "$T/cli.conf" -j "$JOURNAL" --json audit --by policy --since 1d >"$T/policy.out" 2>&1
+	is "$(python3 -c 'import json,sys
+d = json.load(open(sys.argv[1]))["dmarc"]["groups"]
+print(" ".join("%s:%s:%s" % (g["domain"], g["policy"], g["sampled_out"]) for g in d))' "$T/policy.out")" \
+	    "brand.example:p=reject:0 pct0.example:p=reject:1 pct50.example:p=reject:$([ "$s50" -lt 50 ] && echo 0 || echo 1) preject.example:p=reject:0 strict.example:p=reject:0 sub.strict2.example:p=reject:0 pnone.example:local:0 a.b.c.walk.example:p=quarantine:0 cname.example:p=quarantine:0 pquar.example:p=quarantine:0 sub.spdom.example:sp=quarantine:0 nx.spdom.example:np=none:0" \
+	    "audit --by policy: reject first, then the local domain, then quarantine, then none; sampled out apart" ||
+	    diag "$(cat "$T/policy.out")"
 	"$MT" -j "$JOURNAL" --json stats --since 1d >"$T/stats.out" 2>&1
 	is "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["dmarc"]["fail"], d["dmarc"]["pass"], d["dmarc_reasons"]["no-auth"])' "$T/stats.out")" \
 	    "12 3 11" "stats: DMARC per result and per class"
