@@ -249,7 +249,7 @@ session_ensure(SMFICTX *ctx)
 		return s;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
-	s->actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS;
+	s->actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE;
 	/* Listed first: the gate closes only when no callback runs, so
 	 * s->conn is set by then. */
 	if (!session_add(s)) {
@@ -315,7 +315,8 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	}
 	cfg = conn_config(s->conn);
 
-	s->actions = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS);
+	s->actions = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS |
+	    SMFIF_QUARANTINE);
 	*pf0 = s->actions | (f0 & SMFIF_SETSYMLIST);
 
 	switch (cfg->no_reply) {
@@ -581,14 +582,29 @@ cb_eom(SMFICTX *ctx)
 		return leave(SMFIS_CONTINUE);
 	/* The record is committed before any header change is sent. */
 	planned = conn_eom_plan(s->conn, &m, &plan) == 0;
-	if (conn_eom_finish(s->conn, planned ? &plan : NULL) ==
-	    MT_REPLY_TEMPFAIL) {
+	switch (conn_eom_finish(s->conn, planned ? &plan : NULL)) {
+	case MT_REPLY_TEMPFAIL:
 		(void)smfi_setreply(ctx, "451", "4.3.0",
 		    "message tracking unavailable, try again later");
 		return leave(SMFIS_TEMPFAIL);
+	case MT_REPLY_REJECT: {
+		const char *rcode, *xcode, *text;
+
+		conn_reply(s->conn, &rcode, &xcode, &text);
+		(void)smfi_setreply(ctx, (char *)rcode, (char *)xcode,
+		    (char *)text);
+		return leave(SMFIS_REJECT);
+	}
+	case MT_REPLY_CONTINUE:
+		break;
 	}
 	if (planned)
 		apply_plan(ctx, s, &plan);
+	if (planned && plan.quarantine &&
+	    (s->actions & SMFIF_QUARANTINE) != 0 &&
+	    smfi_quarantine(ctx, (char *)plan.quarantine_reason) !=
+	    MI_SUCCESS)
+		conn_eom_edit_failed(s->conn, "quarantine");
 	return leave(SMFIS_CONTINUE);
 }
 
@@ -623,7 +639,8 @@ cb_close(SMFICTX *ctx)
 static struct smfiDesc desc = {
 	.xxfi_name = "mailtrail",
 	.xxfi_version = SMFI_VERSION,
-	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_SETSYMLIST,
+	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE |
+	    SMFIF_SETSYMLIST,
 	.xxfi_connect = cb_connect,
 	.xxfi_helo = cb_helo,
 	.xxfi_envfrom = cb_envfrom,

@@ -284,7 +284,8 @@ log_counters(void)
 	mt_log(LOG_INFO, "stats connections=%llu messages=%llu "
 	    "truncations=%llu alloc_failures=%llu journal_errors=%llu "
 	    "forged_removed=%llu forged_authres_removed=%llu spf_checks=%llu "
-	    "dkim_messages=%llu edit_failures=%llu committed=%llu commits=%llu "
+	    "dkim_messages=%llu dmarc_checks=%llu dmarc_fail=%llu "
+	    "dmarc_enforced=%llu edit_failures=%llu committed=%llu commits=%llu "
 	    "refused_full=%llu failed=%llu timeouts=%llu revised=%llu "
 	    "queued=%llu sessions_open=%zu sessions_refused=%llu "
 	    "bounces_seen=%llu bounces_recorded=%llu bounces_not_report=%llu "
@@ -294,7 +295,8 @@ log_counters(void)
 	    "log_offset=%lld log_lag_ms=%lld heap_in_use=%zu",
 	    t.connections, t.messages, t.truncations, t.alloc_failures,
 	    t.journal_errors, t.forged_removed, t.forged_authres_removed,
-	    t.spf_checks, t.dkim_messages, t.edit_failures,
+	    t.spf_checks, t.dkim_messages, t.dmarc_checks, t.dmarc_fail,
+	    t.dmarc_enforced, t.edit_failures,
 	    (unsigned long long)j.committed, (unsigned long long)j.commits,
 	    (unsigned long long)j.refused_full, (unsigned long long)j.failed,
 	    (unsigned long long)j.timeouts, (unsigned long long)j.revised,
@@ -447,6 +449,7 @@ open_auth(const struct mt_config *cfg, char *err, size_t errlen)
 	ro.attempts = cfg->spf_attempts;
 	if ((state.resolver = resolver_new(&ro, err, errlen)) == NULL)
 		return -1;
+	state.ctx.resolver = state.resolver;	/* DMARC's lookups */
 	so.deadline_ms = cfg->spf_deadline_ms;
 	so.receiver = cfg->authserv_id;
 	if ((state.ctx.spf = spf_new(&so, state.resolver, err, errlen)) ==
@@ -566,7 +569,8 @@ callback_bound_ms(void)
 	int		 ms;
 
 	ms = cfg->commit_timeout_ms + cfg->spf_deadline_ms +
-	    cfg->dkim_timeout_ms + 2000;
+	    cfg->dkim_timeout_ms + (cfg->dmarc_enabled ?
+	    cfg->dmarc_timeout_ms : 0) + 2000;
 	config_unref(cfg);
 	return ms;
 }

@@ -291,6 +291,40 @@ authres_build(char *buf, size_t bufsz, const char *authserv_id,
 }
 
 int
+authres_append(char *buf, size_t bufsz, size_t len, const char *resinfo)
+{
+	struct out	 o = { buf, bufsz, len, 0, 0 };
+	const char	*p, *nl;
+	size_t		 n;
+	int		 q;
+
+	if (len >= bufsz || strlen(buf) != len)
+		return -1;
+	/* The current line: after the last fold, which starts with a tab. */
+	if ((nl = strrchr(buf, '\n')) != NULL)
+		o.line = 8 + (size_t)(buf + len - nl - 2);
+	else
+		o.line = strlen("Authentication-Results: ") + len;
+	puts_(&o, ";");
+	for (p = resinfo; *p != '\0'; p += n) {
+		while (*p == ' ')
+			p++;
+		if (*p == '\0')
+			break;
+		/* One unit: up to a space outside a quoted-string. */
+		for (n = 0, q = 0; p[n] != '\0' && (q || p[n] != ' '); n++) {
+			if (q && p[n] == '\\' && p[n + 1] != '\0')
+				n++;
+			else if (p[n] == '"')
+				q = !q;
+		}
+		sep(&o, n);
+		put(&o, p, n);
+	}
+	return o.overflow ? -1 : (int)o.len;
+}
+
+int
 authres_received_spf(char *buf, size_t bufsz, const char *receiver,
     const struct mt_spf_outcome *spf, const char *client_ip,
     const char *mailfrom, const char *helo)

@@ -127,6 +127,8 @@ static int	 check_nonempty(const char *, char *, size_t);
 static int	 check_header_name(const char *, char *, size_t);
 static int	 check_authserv_id(const char *, char *, size_t);
 static int	 check_tz(const char *, char *, size_t);
+static int	 check_reply(const char *, char *, size_t);
+static int	 check_domains(const char *, char *, size_t);
 
 static const struct opt_name noreply_names[] = {
 	{ "auto", MT_NOREPLY_AUTO }, { "on", MT_NOREPLY_ON },
@@ -139,6 +141,11 @@ static const struct opt_name durability_names[] = {
 static const struct opt_name log_start_names[] = {
 	{ "end", MT_LOG_START_END }, { "beginning", MT_LOG_START_BEGINNING },
 	{ NULL, 0 }
+};
+static const struct opt_name dmarc_enforce_names[] = {
+	{ "off", MT_DMARC_ENFORCE_OFF },
+	{ "quarantine", MT_DMARC_ENFORCE_QUARANTINE },
+	{ "reject", MT_DMARC_ENFORCE_REJECT }, { NULL, 0 }
 };
 static const struct opt_name on_error_names[] = {
 	{ "accept", MT_ON_ERROR_ACCEPT }, { "tempfail", MT_ON_ERROR_TEMPFAIL },
@@ -158,6 +165,7 @@ _Static_assert(sizeof(enum mt_noreply) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum mt_durability) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum mt_on_error) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum mt_log_start) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum mt_dmarc_enforce) == sizeof(int), "enum size");
 
 #define F(field)	offsetof(struct mt_config, field)
 
@@ -306,6 +314,33 @@ static const struct conf_option options[] = {
 	  .def = "10000", .min = 100, .max = 120000,
 	  .doc = "Longest time for the key lookups of one message, in "
 	    "milliseconds; then temperror." },
+
+	/* dmarc { } */
+	{ .path = "dmarc.enabled", .type = OPT_BOOL, .offset = F(dmarc_enabled),
+	  .def = "true",
+	  .doc = "Evaluate DMARC for each message (after SPF and DKIM) and "
+	    "record it." },
+	{ .path = "dmarc.timeout", .type = OPT_MS,
+	  .offset = F(dmarc_timeout_ms), .def = "5000", .min = 100,
+	  .max = 120000,
+	  .doc = "Longest time for the policy lookups of one message, in "
+	    "milliseconds; then temperror." },
+	{ .path = "dmarc.enforce", .type = OPT_ENUM, .offset = F(dmarc_enforce),
+	  .def = "off", .names = dmarc_enforce_names,
+	  .doc = "What a DMARC failure does: off (record only), quarantine "
+	    "or reject." },
+	{ .path = "dmarc.reject_reply", .type = OPT_STRING,
+	  .offset = F(dmarc_reject_reply),
+	  .def = "550 5.7.1 DMARC policy of %d: %r", .check = check_reply,
+	  .allowed = "a 5xx code, an optional x.y.z status, printable text; "
+	    "%d the From: domain, %r the reason",
+	  .doc = "Reply when dmarc.enforce = reject rejects; %d is the From: "
+	    "domain, %r the reason." },
+	{ .path = "dmarc.local_domains", .type = OPT_STRING,
+	  .offset = F(dmarc_local_domains), .def = "",
+	  .check = check_domains,
+	  .allowed = "domain names separated by commas or spaces",
+	  .doc = "Your own domains, for reports (comma separated)." },
 
 	/* top level */
 	{ .path = "trusted_networks", .type = OPT_CIDRS, .offset = F(trusted),
@@ -721,6 +756,42 @@ check_nonempty(const char *v, char *why, size_t whylen)
 {
 	if (*v == '\0')
 		return why_set(why, whylen, "must not be empty");
+	return 0;
+}
+
+/* dmarc.reject_reply: "5xy", optionally "5.x.y", then printable text. */
+static int
+check_reply(const char *v, char *why, size_t whylen)
+{
+	size_t	 i;
+
+	if (v[0] != '5' || v[1] < '0' || v[1] > '9' || v[2] < '0' ||
+	    v[2] > '9' || v[3] != ' ')
+		return why_set(why, whylen, "must start with a 5xx code and "
+		    "a space");
+	for (i = 0; v[i] != '\0'; i++)
+		if ((unsigned char)v[i] < 0x20 || (unsigned char)v[i] > 0x7e)
+			return why_set(why, whylen, "printable ASCII only");
+	if (i > 400)
+		return why_set(why, whylen, "longer than 400 characters");
+	return 0;
+}
+
+/* dmarc.local_domains: LDH names separated by commas and spaces. */
+static int
+check_domains(const char *v, char *why, size_t whylen)
+{
+	size_t	 i;
+
+	for (i = 0; v[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)v[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+		    c == ',' || c == ' '))
+			return why_set(why, whylen, "not a list of domain "
+			    "names");
+	}
 	return 0;
 }
 

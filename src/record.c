@@ -70,9 +70,7 @@ record_msg_clear(struct mt_msg_rec *m)
 	mt_bytes_clear(&m->hdr_subject);
 	mt_bytes_clear(&m->error);
 	mt_bytes_clear(&m->authres);
-	free(m->dkim);
-	m->dkim = NULL;
-	m->n_dkim = 0;
+	auth_results_clear(&m->auth);
 	for (i = 0; i < m->n_rcpts; i++) {
 		mt_bytes_clear(&m->rcpts[i].addr);
 		mt_bytes_clear(&m->rcpts[i].args);
@@ -122,7 +120,7 @@ record_account(struct mt_record *rec)
 	n += m->parent_id.len + m->mail_from.len + m->mail_args.len +
 	    m->queue_id.len + m->message_id.len + m->hdr_from.len +
 	    m->hdr_date.len + m->hdr_subject.len + m->error.len +
-	    m->authres.len + m->n_dkim * sizeof(*m->dkim);
+	    m->authres.len + auth_results_mem(&m->auth);
 	for (i = 0; i < m->n_rcpts; i++)
 		n += sizeof(m->rcpts[i]) + m->rcpts[i].addr.len +
 		    m->rcpts[i].args.len + m->rcpts[i].status.len +
@@ -139,16 +137,16 @@ record_spf_summary(const struct mt_msg_rec *m)
 	const struct mt_spf_rec *r = NULL;
 	size_t	 i;
 
-	for (i = 0; i < m->n_spf; i++) {
-		if (m->spf[i].identity == MT_SPF_MAILFROM &&
+	for (i = 0; i < m->auth.n_spf; i++) {
+		if (m->auth.spf[i].identity == MT_SPF_MAILFROM &&
 		    !(m->mail_from.len == 0 && MT_BYTES_ISSET(&m->mail_from)))
-			r = &m->spf[i];
-		else if (m->spf[i].identity == MT_SPF_HELO && r == NULL &&
+			r = &m->auth.spf[i];
+		else if (m->auth.spf[i].identity == MT_SPF_HELO && r == NULL &&
 		    m->mail_from.len == 0)
-			r = &m->spf[i];
+			r = &m->auth.spf[i];
 	}
-	if (r == NULL && m->n_spf > 0)
-		r = &m->spf[0];
+	if (r == NULL && m->auth.n_spf > 0)
+		r = &m->auth.spf[0];
 	if (r == NULL)
 		return NULL;
 	return r->skipped ? "skipped" : spf_result_name(r->outcome.result);
@@ -159,14 +157,14 @@ record_dkim_summary(const struct mt_msg_rec *m)
 {
 	size_t	 i;
 
-	if (!m->dkim_done)
+	if (!m->auth.dkim_done)
 		return NULL;
-	if (m->n_dkim == 0)
+	if (m->auth.n_dkim == 0)
 		return "none";
-	for (i = 0; i < m->n_dkim; i++)
-		if (m->dkim[i].result == MT_DKIM_PASS)
+	for (i = 0; i < m->auth.n_dkim; i++)
+		if (m->auth.dkim[i].result == MT_DKIM_PASS)
 			return "pass";
-	return dkimv_result_name(m->dkim[0].result);
+	return dkimv_result_name(m->auth.dkim[0].result);
 }
 
 const char *
@@ -186,7 +184,8 @@ const char *
 record_outcome_name(enum mt_outcome o)
 {
 	static const char *const names[] = {
-		"accepted", "tempfailed", "aborted", "disconnected"
+		"accepted", "tempfailed", "aborted", "disconnected",
+		"rejected"
 	};
 
 	if ((unsigned)o < sizeof(names) / sizeof(names[0]))

@@ -26,7 +26,7 @@
 #include "mailtrail/clock.h"
 #include "mailtrail/schema.h"
 
-#define SCHEMA_LATEST	5
+#define SCHEMA_LATEST	6
 
 const int SCHEMA_VERSION = SCHEMA_LATEST;
 
@@ -331,6 +331,43 @@ static const char migration_5[] =
 "	too_long	INTEGER NOT NULL DEFAULT 0\n"
 ");\n";
 
+/*
+ * Version 5 -> 6: DMARC (auth.c).  The verdict and everything that decided
+ * it sit on the message: the From: domain and how it was read, where the
+ * policy record was found, the tag that applied (p, sp or np) and what it
+ * asks, pct= / t= and the sampling draw, the disposition a receiver would
+ * apply, the failure classes (names, comma separated) and their words, the
+ * SPF identity DMARC aligned and how.  Each DKIM signature says how it
+ * aligned.  NULL in all of them: DMARC was not evaluated (off, or a journal
+ * written before).  The partial index serves audit and find --dmarc.
+ */
+static const char migration_6[] =
+"ALTER TABLE messages ADD COLUMN dmarc_result TEXT CHECK (dmarc_result IN"
+" ('none', 'pass', 'fail', 'temperror', 'permerror'));\n"
+"ALTER TABLE messages ADD COLUMN dmarc_from_domain TEXT;\n"
+"ALTER TABLE messages ADD COLUMN dmarc_from_status TEXT;\n"
+"ALTER TABLE messages ADD COLUMN dmarc_from_count INTEGER;\n"
+"ALTER TABLE messages ADD COLUMN dmarc_record_domain TEXT;\n"
+"ALTER TABLE messages ADD COLUMN dmarc_org_domain TEXT;\n"
+"ALTER TABLE messages ADD COLUMN dmarc_record_p TEXT;\n"
+"ALTER TABLE messages ADD COLUMN dmarc_policy TEXT;\n"
+"ALTER TABLE messages ADD COLUMN dmarc_policy_from TEXT;\n"
+"ALTER TABLE messages ADD COLUMN dmarc_adkim TEXT;\n"
+"ALTER TABLE messages ADD COLUMN dmarc_aspf TEXT;\n"
+"ALTER TABLE messages ADD COLUMN dmarc_pct INTEGER;\n"
+"ALTER TABLE messages ADD COLUMN dmarc_testing INTEGER;\n"
+"ALTER TABLE messages ADD COLUMN dmarc_sample INTEGER;\n"
+"ALTER TABLE messages ADD COLUMN dmarc_sampled_in INTEGER;\n"
+"ALTER TABLE messages ADD COLUMN dmarc_disposition TEXT;\n"
+"ALTER TABLE messages ADD COLUMN dmarc_reasons TEXT;\n"
+"ALTER TABLE messages ADD COLUMN dmarc_reason_text TEXT;\n"
+"ALTER TABLE messages ADD COLUMN dmarc_spf_domain TEXT;\n"
+"ALTER TABLE messages ADD COLUMN dmarc_spf_align TEXT;\n"
+"ALTER TABLE messages ADD COLUMN dmarc_action TEXT;\n"
+"ALTER TABLE dkim_signatures ADD COLUMN dmarc_align TEXT;\n"
+"CREATE INDEX messages_dmarc ON messages (start_time, dmarc_result)"
+" WHERE dmarc_result IS NOT NULL AND dmarc_result <> 'pass';\n";
+
 /* migration[i] takes version i to i + 1.  Append only. */
 static const char *const migration[] = {
 	migration_1,
@@ -338,6 +375,7 @@ static const char *const migration[] = {
 	migration_3,
 	migration_4,
 	migration_5,
+	migration_6,
 };
 
 _Static_assert(sizeof(migration) / sizeof(migration[0]) == SCHEMA_LATEST,

@@ -162,14 +162,24 @@ static const char sql_conn_upsert[] =
 " unknown_cmds = COALESCE(excluded.unknown_cmds, unknown_cmds)"
 " RETURNING id";
 
+struct binder;
+static void	 bind_dmarc(struct binder *, const struct mt_auth_results *);
+
 static const char sql_msg_insert[] =
 "INSERT INTO messages (track_id, parent_id, conn_id, start_time, end_time,"
 " stage, outcome, mail_from, mail_args, queue_id, message_id, hdr_from,"
 " hdr_date, subject, header_bytes, body_bytes, size, n_headers,"
 " rcpt_accepted, rcpt_rejected, rcpt_dropped, edits_dropped, truncations,"
-" error, spf_result, dkim_result, authres, mta_size)"
+" error, spf_result, dkim_result, authres, mta_size,"
+" dmarc_result, dmarc_from_domain, dmarc_from_status, dmarc_from_count,"
+" dmarc_record_domain, dmarc_org_domain, dmarc_record_p, dmarc_policy,"
+" dmarc_policy_from, dmarc_adkim, dmarc_aspf, dmarc_pct, dmarc_testing,"
+" dmarc_sample, dmarc_sampled_in, dmarc_disposition, dmarc_reasons,"
+" dmarc_reason_text, dmarc_spf_domain, dmarc_spf_align, dmarc_action)"
 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
-" ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)";
+" ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29,"
+" ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42, ?43,"
+" ?44, ?45, ?46, ?47, ?48, ?49)";
 
 /*
  * A revision (journal.c): a message stored before its durable submitter
@@ -191,8 +201,8 @@ static const char sql_spf_insert[] =
 
 static const char sql_dkim_insert[] =
 "INSERT INTO dkim_signatures (message, seq, domain, selector, algorithm,"
-" identity, key_bits, result, reason, header_b, time)"
-" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+" identity, key_bits, result, reason, header_b, time, dmarc_align)"
+" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
 
 static const char sql_edit_insert[] =
 "INSERT INTO header_edits (message, action, name, value, idx, reason)"
@@ -547,6 +557,7 @@ write_msg(struct sqlite_store *s, const struct mt_msg_rec *m, int64_t conn_id,
 	bind_str(&b, record_dkim_summary(m));
 	bind_bytes(&b, &m->authres);
 	bind_int_or_null(&b, (int64_t)m->mta_size, 0);
+	bind_dmarc(&b, &m->auth);
 	if (run(s, s->msg_insert, b.rc, NULL, "writing message", err,
 	    errlen) < 0)
 		return -1;
@@ -614,6 +625,68 @@ bind_text_or_null(struct binder *b, const char *v)
 	bind_str(b, v != NULL && v[0] != '\0' ? v : NULL);
 }
 
+/* A string from a local buffer, copied by SQLite; NULL when empty. */
+static void
+bind_copy(struct binder *b, const char *s)
+{
+	int	 i = b->next++;
+
+	if (b->rc != SQLITE_OK)
+		return;
+	if (s == NULL || s[0] == '\0')
+		b->rc = sqlite3_bind_null(b->stmt, i);
+	else
+		b->rc = sqlite3_bind_text(b->stmt, i, s, -1,
+		    SQLITE_TRANSIENT);
+}
+
+/* The DMARC columns of messages (21 values, NULL when not evaluated). */
+static void
+bind_dmarc(struct binder *b, const struct mt_auth_results *a)
+{
+	const struct mt_dmarc_outcome *o = a->dmarc;
+	char		 reasons[256], words[1024];
+	size_t		 i, n = 0;
+	int		 rec;
+
+	if (o == NULL) {
+		for (i = 0; i < 21; i++)
+			bind_str(b, NULL);
+		return;
+	}
+	rec = o->have_record;
+	reasons[0] = '\0';
+	for (i = 0; i < MT_DMARC_R_COUNT; i++)
+		if (o->reasons & (1u << i))
+			n += (size_t)snprintf(reasons + n, n < sizeof(reasons) ?
+			    sizeof(reasons) - n : 0, "%s%s", n > 0 ? "," : "",
+			    dmarc_reason_name(1u << i));
+	(void)dmarc_reason_text(o, words, sizeof(words));
+	bind_str(b, dmarc_result_name(o->result));
+	bind_text_or_null(b, o->from_domain);
+	bind_str(b, fromhdr_status_name(o->from_status));
+	bind_u64(b, a->n_from);
+	bind_text_or_null(b, rec ? o->record_domain : NULL);
+	bind_text_or_null(b, o->org_domain);
+	bind_str(b, rec ? dmarc_policy_name(o->record.p) : NULL);
+	bind_str(b, rec ? dmarc_policy_name(o->policy) : NULL);
+	bind_str(b, rec ? dmarc_policy_from_name(o->policy_from) : NULL);
+	bind_str(b, rec ? (o->adkim_strict ? "s" : "r") : NULL);
+	bind_str(b, rec ? (o->aspf_strict ? "s" : "r") : NULL);
+	bind_int_or_null(b, rec ? o->record.pct : -1, -1);
+	bind_int_or_null(b, rec ? o->record.testing : -1, -1);
+	bind_u64(b, a->dmarc_sample);
+	bind_int_or_null(b, rec ? o->sampled_in : -1, -1);
+	bind_str(b, dmarc_policy_name(o->disposition));
+	/* Local buffers: SQLite copies them (bind_str's are static). */
+	bind_copy(b, reasons);
+	bind_copy(b, words);
+	bind_text_or_null(b, o->spf.domain);
+	bind_str(b, dmarc_align_name(o->spf.align));
+	bind_str(b, a->action == MT_AUTH_ACT_REJECT ? "reject" :
+	    a->action == MT_AUTH_ACT_QUARANTINE ? "quarantine" : "none");
+}
+
 static int
 write_spf(struct sqlite_store *s, const struct mt_spf_rec *r, int64_t msg_id,
     char *err, size_t errlen)
@@ -637,7 +710,8 @@ write_spf(struct sqlite_store *s, const struct mt_spf_rec *r, int64_t msg_id,
 
 static int
 write_dkim(struct sqlite_store *s, const struct mt_dkim_sig *d, size_t seq,
-    int64_t msg_id, int64_t time_us, char *err, size_t errlen)
+    int64_t msg_id, int64_t time_us, const struct mt_dmarc_outcome *dm,
+    char *err, size_t errlen)
 {
 	struct binder	 b;
 
@@ -653,6 +727,8 @@ write_dkim(struct sqlite_store *s, const struct mt_dkim_sig *d, size_t seq,
 	bind_text_or_null(&b, d->reason);
 	bind_text_or_null(&b, d->header_b);
 	bind_int(&b, time_us);
+	bind_str(&b, dm != NULL && seq - 1 < dm->n_dkim ?
+	    dmarc_align_name(dm->dkim[seq - 1].align) : NULL);
 	return run(s, s->dkim_insert, b.rc, NULL, "writing DKIM signature",
 	    err, errlen);
 }
@@ -1179,12 +1255,12 @@ sq_write(struct mt_store *st, const struct mt_record *rec, char *err,
 	for (i = 0; i < m->n_edits; i++)
 		if (write_edit(s, &m->edits[i], msg_id, err, errlen) < 0)
 			return -1;
-	for (i = 0; i < m->n_spf; i++)
-		if (write_spf(s, &m->spf[i], msg_id, err, errlen) < 0)
+	for (i = 0; i < m->auth.n_spf; i++)
+		if (write_spf(s, &m->auth.spf[i], msg_id, err, errlen) < 0)
 			return -1;
-	for (i = 0; i < m->n_dkim; i++)
-		if (write_dkim(s, &m->dkim[i], i + 1, msg_id, m->end_us, err,
-		    errlen) < 0)
+	for (i = 0; i < m->auth.n_dkim; i++)
+		if (write_dkim(s, &m->auth.dkim[i], i + 1, msg_id, m->end_us,
+		    m->auth.dmarc, err, errlen) < 0)
 			return -1;
 	return 0;
 }

@@ -33,6 +33,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "mailtrail/auth.h"
 #include "mailtrail/authres.h"
 #include "mailtrail/clock.h"
 #include "mailtrail/delivery.h"
@@ -67,14 +68,16 @@ struct mt_conn {
 	size_t			 edit_alloc;
 
 	/* Authentication, per transaction. */
-	struct mt_dkimv_msg	*dkim;		/* verification in progress */
-	int			 dkim_failed;	/* could not start: not evaluated */
+	struct mt_auth_msg	*auth;		/* SPF, DKIM, DMARC in progress */
 	unsigned		 ar_seen;	/* Authentication-Results so far */
 	unsigned		*ar_remove;	/* indexes to delete (ascending) */
 	size_t			 n_ar_remove, ar_remove_alloc;
 	unsigned		*ar_plan;	/* the same, highest first */
 	char			*authres_value;	/* built at end-of-message */
 	char			*rspf_value;
+	int			 reject;	/* dmarc.enforce rejects it */
+	char			 reply_code[4], reply_xcode[16];
+	char			 reply_text[512];
 
 	/* The HELO identity's SPF result, while the HELO name is the same. */
 	int			 helo_spf_done;
@@ -93,7 +96,6 @@ static struct {
 	unsigned long long connections, messages, truncations;
 	unsigned long long alloc_failures, journal_errors, forged_removed;
 	unsigned long long forged_authres_removed, edit_failures;
-	unsigned long long spf_checks, dkim_messages;
 	unsigned long long bounces_seen, bounces_recorded, bounces_not_report;
 	unsigned long long bounces_truncated, bounce_errors;
 } counters;
@@ -638,15 +640,53 @@ conn_unknown(struct mt_conn *c, const char *cmd)
 static void
 end_auth(struct mt_conn *c)
 {
-	dkimv_msg_free(c->dkim);
-	c->dkim = NULL;
-	c->dkim_failed = 0;
+	auth_msg_free(c->auth);
+	c->auth = NULL;
 	c->ar_seen = 0;
 	c->n_ar_remove = 0;
 	free(c->authres_value);
 	c->authres_value = NULL;
 	free(c->rspf_value);
 	c->rspf_value = NULL;
+	c->reject = 0;
+}
+
+/* Split the reject reply "550 5.7.1 text" for smfi_setreply. */
+static void
+plan_reject(struct mt_conn *c)
+{
+	char		 line[512];
+	const char	*p = line;
+	size_t		 n;
+
+	auth_reject_text(&c->cur->msg.auth, c->cfg->dmarc_reject_reply, line,
+	    sizeof(line));
+	snprintf(c->reply_code, sizeof(c->reply_code), "%.3s", line);
+	p += strlen(c->reply_code);
+	p += strspn(p, " ");
+	c->reply_xcode[0] = '\0';
+	n = strspn(p, "0123456789.");
+	if (n >= 5 && n < sizeof(c->reply_xcode) && p[0] == c->reply_code[0] &&
+	    p[1] == '.' && (p[n] == ' ' || p[n] == '\0')) {
+		snprintf(c->reply_xcode, sizeof(c->reply_xcode), "%.*s",
+		    (int)n, p);
+		p += n;
+		p += strspn(p, " ");
+	}
+	/* libmilter reads '%' in a reply as a format: none survive. */
+	for (n = 0; *p != '\0' && n + 1 < sizeof(c->reply_text); p++)
+		c->reply_text[n++] = *p == '%' ? '_' : *p;
+	c->reply_text[n] = '\0';
+	c->reject = 1;
+}
+
+void
+conn_reply(const struct mt_conn *c, const char **rcode, const char **xcode,
+    const char **text)
+{
+	*rcode = c->reply_code;
+	*xcode = c->reply_xcode[0] != '\0' ? c->reply_xcode : NULL;
+	*text = c->reply_text;
 }
 
 void
@@ -685,6 +725,15 @@ conn_mail(struct mt_conn *c, char **argv, const struct mt_macros *m)
 		record_free(rec);
 		c->cur = NULL;
 		return;
+	}
+	if (c->cfg->spf_enabled || c->cfg->dkim_enabled ||
+	    c->cfg->dmarc_enabled) {
+		struct mt_auth_env env = { c->ctx.spf, c->ctx.dkimv,
+		    c->ctx.resolver };
+
+		if ((c->auth = auth_msg_new(c->cfg, &env,
+		    rec->msg.track_id)) == NULL)
+			alloc_failed(c, "authentication state");
 	}
 	if (argv != NULL)
 		set_path(c, &rec->msg.mail_from, argv[0]);
@@ -768,22 +817,6 @@ set_trimmed(struct mt_conn *c, struct mt_bytes *b, const char *v)
 	set_bytes(c, b, v, len);
 }
 
-/* Start DKIM verification at the first header, when it is on. */
-static void
-feed_dkim_header(struct mt_conn *c, const char *name, const char *value)
-{
-	if (c->dkim == NULL && !c->dkim_failed && c->cfg->dkim_enabled &&
-	    c->ctx.dkimv != NULL) {
-		c->dkim = dkimv_msg_new(c->ctx.dkimv, c->cur->msg.track_id);
-		if (c->dkim == NULL)
-			c->dkim_failed = 1;
-		else
-			COUNT(dkim_messages);
-	}
-	if (c->dkim != NULL)
-		(void)dkimv_msg_header(c->dkim, name, value);
-}
-
 /* An Authentication-Results header: ours if it claims our authserv-id. */
 static void
 note_authres(struct mt_conn *c, const char *name, const char *value)
@@ -834,7 +867,7 @@ conn_header(struct mt_conn *c, const char *name, const char *value)
 	/* What we record of a value starts after the leading white space. */
 	shown = value + strspn(value, " \t");
 
-	feed_dkim_header(c, name, value);
+	auth_msg_header(c->auth, name, value);
 	bounce_header(c, name, value);
 	if (strcasecmp(name, "Authentication-Results") == 0)
 		note_authres(c, name, shown);
@@ -879,8 +912,7 @@ conn_eoh(struct mt_conn *c, const struct mt_macros *m)
 {
 	advance(c, MT_STAGE_EOH);
 	read_queue_id(c, m);
-	if (c->dkim != NULL)
-		(void)dkimv_msg_eoh(c->dkim);
+	auth_msg_eoh(c->auth);
 	if (c->cur != NULL)
 		bounce_decide(c);
 }
@@ -892,8 +924,7 @@ conn_body(struct mt_conn *c, const unsigned char *chunk, size_t len)
 		return;
 	advance(c, MT_STAGE_BODY);
 	c->cur->msg.body_bytes += len;
-	if (c->dkim != NULL)
-		(void)dkimv_msg_body(c->dkim, chunk, len);
+	auth_msg_body(c->auth, chunk, len);
 	if (c->bounce == BOUNCE_BODY)
 		bounce_keep(c, chunk, len);
 }
@@ -926,145 +957,46 @@ spf_skip_reason(const struct mt_conn *c)
 	return NULL;
 }
 
-/* Evaluate (or skip) SPF for both identities into the record. */
+/*
+ * The authentication unit at end-of-message: SPF, DKIM, DMARC into the
+ * record, then our Authentication-Results (and Received-SPF) values.
+ */
 static void
-run_spf(struct mt_conn *c)
+run_auth(struct mt_conn *c)
 {
 	struct mt_msg_rec	*msg = &c->cur->msg;
-	const char		*skip, *helo, *from;
-	struct mt_spf_rec	*r;
+	struct mt_auth_facts	 f;
+	const char		*why, *note;
+	char			 notebuf[128];
 
-	if (!c->cfg->spf_enabled || c->ctx.spf == NULL)
+	if (c->auth == NULL)
 		return;
-	helo = c->info.helo.data != NULL ? c->info.helo.data : "";
-	from = msg->mail_from.data != NULL ? msg->mail_from.data : "";
-	skip = spf_skip_reason(c);
-
-	r = &msg->spf[msg->n_spf++];
-	r->identity = MT_SPF_MAILFROM;
-	r->time_us = mt_now_us();
-	if (skip != NULL) {
-		r->skipped = 1;
-		r->skip_reason = skip;
-	} else {
-		COUNT(spf_checks);
-		spf_check(c->ctx.spf, MT_SPF_MAILFROM,
-		    c->info.client_addr.data, helo, from, &r->outcome);
-	}
-	if (helo[0] == '\0')
-		return;
-	r = &msg->spf[msg->n_spf++];
-	r->identity = MT_SPF_HELO;
-	r->time_us = mt_now_us();
-	if (skip != NULL) {
-		r->skipped = 1;
-		r->skip_reason = skip;
-		return;
-	}
-	if (!c->helo_spf_done) {
-		COUNT(spf_checks);
-		spf_check(c->ctx.spf, MT_SPF_HELO, c->info.client_addr.data,
-		    helo, from, &c->helo_spf);
-		c->helo_spf_done = 1;
-	}
-	r->outcome = c->helo_spf;
-}
-
-/* Finish DKIM verification into the record. */
-static void
-run_dkim(struct mt_conn *c)
-{
-	struct mt_msg_rec	*msg = &c->cur->msg;
-	struct mt_dkim_sig	*sigs;
-	size_t			 max = c->cfg->dkim_max_signatures, n = 0;
-	const char		*limit;
-	char			 why[96];
-	int			 rc;
-
-	if (c->dkim == NULL)
-		return;
-	if ((sigs = calloc(max, sizeof(*sigs))) == NULL) {
-		alloc_failed(c, "DKIM results");
-		return;
-	}
-	rc = dkimv_msg_end(c->dkim, sigs, max, &n);
-	/*
-	 * A header section over the verifier's caps is this message's
-	 * result (permerror per signature, or none), not a failure: noted in
-	 * messages.error so that an unsigned message says why it was not
-	 * looked at, but on_error does not apply.
-	 */
-	if (rc >= 0 && (limit = dkimv_msg_limit(c->dkim)) != NULL &&
-	    !MT_BYTES_ISSET(&msg->error)) {
-		snprintf(why, sizeof(why), "DKIM not verified: %s", limit);
-		(void)mt_bytes_setstr(&msg->error, why, 256);
-	}
-	dkimv_msg_free(c->dkim);
-	c->dkim = NULL;
-	if (rc < 0) {
-		note_failure(c, "DKIM verification failed internally");
-		free(sigs);
-		return;
-	}
-	msg->dkim = sigs;
-	msg->n_dkim = n;
-	msg->dkim_done = 1;
-}
-
-/* The SPF result that goes in Authentication-Results (NULL: none). */
-static const struct mt_spf_outcome *
-spf_for_header(const struct mt_msg_rec *msg, int *helo)
-{
-	size_t	 i;
-	int	 null_sender = msg->mail_from.len == 0;
-
-	for (i = 0; i < msg->n_spf; i++) {
-		if (msg->spf[i].skipped)
-			continue;
-		if (msg->spf[i].identity == (null_sender ? MT_SPF_HELO :
-		    MT_SPF_MAILFROM)) {
-			*helo = null_sender;
-			return &msg->spf[i].outcome;
-		}
-	}
-	/* The null sender with no HELO: the MAIL FROM evaluation stands. */
-	for (i = 0; i < msg->n_spf; i++)
-		if (!msg->spf[i].skipped) {
-			*helo = msg->spf[i].identity == MT_SPF_HELO;
-			return &msg->spf[i].outcome;
-		}
-	return NULL;
-}
-
-/* Build our Authentication-Results (and Received-SPF) values. */
-static void
-build_authres(struct mt_conn *c)
-{
-	struct mt_msg_rec		*msg = &c->cur->msg;
-	const struct mt_spf_outcome	*spf;
-	char				 buf[4096];
-	int				 helo = 0, n;
-
-	if (msg->n_spf == 0 && !msg->dkim_done)
-		return;		/* nothing evaluated: nothing to say */
-	spf = spf_for_header(msg, &helo);
-	n = authres_build(buf, sizeof(buf), c->cfg->authserv_id, spf, helo,
-	    msg->mail_from.data, c->info.helo.data, msg->dkim, msg->n_dkim,
-	    msg->dkim_done);
-	if (n < 0) {
+	memset(&f, 0, sizeof(f));
+	f.client_addr = c->info.client_addr.data;
+	f.helo = c->info.helo.data;
+	f.mail_from = msg->mail_from.data != NULL ? msg->mail_from.data : "";
+	f.track_id = msg->track_id;
+	f.skip_spf = spf_skip_reason(c);
+	f.helo_spf_done = &c->helo_spf_done;
+	f.helo_spf = &c->helo_spf;
+	if (auth_msg_end(c->auth, &f, &msg->auth, &why, notebuf,
+	    sizeof(notebuf), &note) < 0)
+		note_failure(c, why);
+	/* A fact about the message, not a failure: on_error does not apply. */
+	if (note != NULL && !MT_BYTES_ISSET(&msg->error))
+		(void)mt_bytes_setstr(&msg->error, note, 256);
+	auth_msg_free(c->auth);
+	c->auth = NULL;
+	if (auth_header(&msg->auth, c->cfg->authserv_id,
+	    c->cfg->spf_received_header, c->info.client_addr.data,
+	    msg->mail_from.data, c->info.helo.data, &c->authres_value,
+	    &c->rspf_value) < 0) {
 		note_failure(c, "Authentication-Results did not fit");
 		return;
 	}
-	if ((c->authres_value = strdup(buf)) == NULL) {
-		alloc_failed(c, "Authentication-Results");
-		return;
-	}
-	set_bytes(c, &msg->authres, buf, (size_t)n);
-	if (c->cfg->spf_received_header && spf != NULL && !helo &&
-	    authres_received_spf(buf, sizeof(buf), c->cfg->authserv_id, spf,
-	    c->info.client_addr.data, msg->mail_from.data,
-	    c->info.helo.data) > 0)
-		c->rspf_value = strdup(buf);
+	if (c->authres_value != NULL)
+		set_bytes(c, &msg->authres, c->authres_value,
+		    strlen(c->authres_value));
 }
 
 int
@@ -1079,9 +1011,13 @@ conn_eom_plan(struct mt_conn *c, const struct mt_macros *m,
 	advance(c, MT_STAGE_EOM);
 	read_queue_id(c, m);
 	read_mta_size(c, m);
-	run_spf(c);
-	run_dkim(c);
-	build_authres(c);
+	run_auth(c);
+	if (c->cur->msg.auth.action == MT_AUTH_ACT_REJECT)
+		plan_reject(c);
+	else if (c->cur->msg.auth.action == MT_AUTH_ACT_QUARANTINE) {
+		plan->quarantine = 1;
+		plan->quarantine_reason = "DMARC policy (mailtrail)";
+	}
 
 	plan->header_name = c->cfg->tracking_header;
 	plan->remove_count = c->info.trusted ? 0 : c->track_seen;
@@ -1174,6 +1110,16 @@ conn_eom_finish(struct mt_conn *c, struct mt_eom_plan *plan)
 	 * land later: it must then say what the MTA was told (a timeout is a
 	 * failure, so on_error decides), not what it was built as.
 	 */
+	if (c->reject) {
+		/*
+		 * dmarc.enforce = reject: the verdict stands whatever the
+		 * journal says (the message is refused either way).
+		 */
+		(void)hand_over(c, MT_OUTCOME_REJECTED, 1,
+		    MT_OUTCOME_REJECTED);
+		end_bounce(c);
+		return MT_REPLY_REJECT;
+	}
 	st = hand_over(c, c->failed && fail_reply == MT_REPLY_TEMPFAIL ?
 	    MT_OUTCOME_TEMPFAILED : MT_OUTCOME_ACCEPTED, 1,
 	    fail_reply == MT_REPLY_TEMPFAIL ? MT_OUTCOME_TEMPFAILED :
@@ -1265,10 +1211,16 @@ txn_counters(struct txn_counters *out)
 	    __ATOMIC_RELAXED);
 	out->forged_authres_removed = __atomic_load_n(
 	    &counters.forged_authres_removed, __ATOMIC_RELAXED);
-	out->spf_checks = __atomic_load_n(&counters.spf_checks,
-	    __ATOMIC_RELAXED);
-	out->dkim_messages = __atomic_load_n(&counters.dkim_messages,
-	    __ATOMIC_RELAXED);
+	{
+		struct auth_counters a;
+
+		auth_counters(&a);
+		out->spf_checks = a.spf_checks;
+		out->dkim_messages = a.dkim_messages;
+		out->dmarc_checks = a.dmarc_checks;
+		out->dmarc_fail = a.dmarc_fail;
+		out->dmarc_enforced = a.dmarc_enforced;
+	}
 	out->bounces_seen = __atomic_load_n(&counters.bounces_seen,
 	    __ATOMIC_RELAXED);
 	out->bounces_recorded = __atomic_load_n(&counters.bounces_recorded,

@@ -41,6 +41,15 @@ int	 authres_build(char *out, size_t outsz, const char *authserv_id,
 	    const struct mt_dkim_sig *sigs, size_t n, int dkim_done);
 
 /*
+ * Append one more method's resinfo (e.g. dmarc_authres()'s) to a value
+ * authres_build() made: "; " and its space-separated units, folded like the
+ * rest.  len is the value's length.  Returns the new length, or -1 if it
+ * did not fit (buf is then cut; do not use it).
+ */
+int	 authres_append(char *buf, size_t bufsz, size_t len,
+	    const char *resinfo);
+
+/*
  * Build a Received-SPF value (RFC 7208 section 9.1) for the MAIL FROM
  * identity: the result, then client-ip, envelope-from, helo, receiver and
  * identity, each written only when valid.  Returns the length or -1.

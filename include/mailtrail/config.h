@@ -24,6 +24,15 @@ enum mt_on_error {
 	MT_ON_ERROR_TEMPFAIL		/* ask the client to retry later */
 };
 
+/* dmarc.enforce: what a DMARC failure may do to the message. */
+enum mt_dmarc_enforce {
+	MT_DMARC_ENFORCE_OFF = 0,	/* record and report only */
+	MT_DMARC_ENFORCE_QUARANTINE,	/* quarantine (MTA hold) what the
+					   policy would quarantine or reject */
+	MT_DMARC_ENFORCE_REJECT		/* reject p=reject, quarantine
+					   p=quarantine */
+};
+
 enum mt_durability {
 	MT_DURABILITY_FULL = 0,		/* committed before the EOM reply */
 	MT_DURABILITY_NORMAL		/* group commit every interval */
@@ -86,6 +95,13 @@ struct mt_config {
 	size_t		 dkim_max_signatures;
 	int		 dkim_min_key_bits;
 	int		 dkim_timeout_ms;	/* key lookups of one message */
+
+	/* dmarc { } */
+	int		 dmarc_enabled;
+	int		 dmarc_timeout_ms;	/* the lookups of one message */
+	enum mt_dmarc_enforce dmarc_enforce;
+	char		*dmarc_reject_reply;	/* "550 5.7.1 ... %d ... %r" */
+	char		*dmarc_local_domains;	/* "a.example, b.example" */
 
 	/* top level */
 	struct mt_cidr	*trusted;		/* trusted_networks */

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mailtrail/auth.h"
 #include "mailtrail/bytes.h"
 #include "mailtrail/delivery.h"
 #include "mailtrail/dkimv.h"
@@ -38,7 +39,9 @@ enum mt_outcome {
 	MT_OUTCOME_ACCEPTED = 0,	/* end-of-message seen, we let it through */
 	MT_OUTCOME_TEMPFAILED,		/* end-of-message seen, we answered tempfail (on_error) */
 	MT_OUTCOME_ABORTED,		/* RSET, or the MTA rejected it before the end */
-	MT_OUTCOME_DISCONNECTED		/* the connection closed mid-transaction */
+	MT_OUTCOME_DISCONNECTED,	/* the connection closed mid-transaction */
+	MT_OUTCOME_REJECTED		/* end-of-message seen, we rejected it
+					   (dmarc.enforce = reject) */
 };
 
 enum mt_edit_action {
@@ -63,15 +66,6 @@ struct mt_header_edit {
 	struct mt_bytes	 value;
 	int		 index;		/* 1-based among headers of that name; 0 = top */
 	const char	*reason;	/* static text: "forged tracking header", ... */
-};
-
-/* One SPF identity checked (or skipped). */
-struct mt_spf_rec {
-	enum mt_spf_identity identity;
-	int		 skipped;	/* not evaluated: skip_reason says why */
-	const char	*skip_reason;	/* static text */
-	struct mt_spf_outcome outcome;	/* when evaluated */
-	int64_t		 time_us;
 };
 
 /* A snapshot of the connection facts. */
@@ -129,12 +123,8 @@ struct mt_msg_rec {
 	unsigned	 truncations;	/* values cut to max_value_length */
 	struct mt_bytes	 error;		/* what went wrong inside mailtrail, if anything */
 
-	/* Authentication (schema version 2). */
-	struct mt_spf_rec spf[2];	/* MAIL FROM, HELO */
-	size_t		 n_spf;
-	struct mt_dkim_sig *dkim;	/* verified signatures */
-	size_t		 n_dkim;
-	int		 dkim_done;	/* verification ran (n_dkim 0 = "none") */
+	/* Authentication (schema version 2; DMARC from version 9). */
+	struct mt_auth_results auth;	/* SPF, DKIM, DMARC (auth.h) */
 	struct mt_bytes	 authres;	/* the Authentication-Results value added */
 };
 

@@ -59,12 +59,14 @@ const char *txn_macro_list(enum mt_macro_stage stage);
 /*
  * The shared handles a connection works with (ARCHITECTURE.md invariant 6:
  * no hidden global state).  All borrowed; they must outlive every
- * connection.  spf and dkimv may be NULL (that check is off).
+ * connection.  spf, dkimv and resolver may be NULL (that check is off;
+ * DMARC needs the resolver).
  */
 struct mt_ctx {
 	struct journal	*journal;
 	struct mt_spf	*spf;
 	struct mt_dkimv	*dkimv;
+	struct mt_resolver *resolver;
 	/* Tests: parses a possible bounce in place of dsn_parse (NULL). */
 	struct mt_bounce_rec *(*bounce_parse)(const char *msg, size_t len,
 		    const struct dsn_limits *limits);
@@ -139,6 +141,8 @@ struct mt_eom_plan {
 	const char	*received_spf;	/* insert Received-SPF: this, or NULL */
 	const char	*authres;	/* insert Authentication-Results: this,
 					   or NULL; on top */
+	int		 quarantine;	/* dmarc.enforce: smfi_quarantine */
+	const char	*quarantine_reason;
 };
 
 /*
@@ -151,8 +155,16 @@ int	 conn_eom_plan(struct mt_conn *c, const struct mt_macros *m,
 
 enum mt_reply {
 	MT_REPLY_CONTINUE = 0,		/* let the message through */
-	MT_REPLY_TEMPFAIL		/* on_error = tempfail and something failed */
+	MT_REPLY_TEMPFAIL,		/* on_error = tempfail and something failed */
+	MT_REPLY_REJECT			/* dmarc.enforce = reject: conn_reply() */
 };
+
+/*
+ * The reply for MT_REPLY_REJECT: rcode "550", xcode "5.7.1" or NULL, the
+ * text (borrowed until the next call on the connection).
+ */
+void	 conn_reply(const struct mt_conn *c, const char **rcode,
+	    const char **xcode, const char **text);
 
 /*
  * Returning bounces (delivery.bounces): from MAIL FROM to end-of-headers
@@ -215,6 +227,9 @@ struct txn_counters {
 	unsigned long long edit_failures;
 	unsigned long long spf_checks;
 	unsigned long long dkim_messages;
+	unsigned long long dmarc_checks;
+	unsigned long long dmarc_fail;
+	unsigned long long dmarc_enforced;	/* quarantined or rejected */
 	unsigned long long bounces_seen;	/* kept as possible bounces */
 	unsigned long long bounces_recorded;	/* handed to the journal */
 	unsigned long long bounces_not_report;	/* parsed: not a report */

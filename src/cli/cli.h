@@ -64,6 +64,7 @@ struct cli_journal {
 	int		 version;	/* PRAGMA user_version */
 	int		 has_auth;	/* spf_results, dkim_signatures, messages.spf_result */
 	int		 has_delivery;	/* the delivery tables of schema 5 */
+	int		 has_dmarc;	/* the DMARC columns of schema 6 */
 	struct cli_dlv_ctx *dlv_fn;	/* the delivery SQL functions' state */
 };
 
@@ -79,6 +80,8 @@ struct cli {
 	FILE		*out;
 	struct cli_journal j;		/* open after cli_open_journal */
 	char		 tracking_header[72];	/* tracking.header, for show */
+	char		 local_domains[512];	/* dmarc.local_domains, for
+						   audit --by policy */
 };
 
 /* ---------------------------------------------------------------- common.c */

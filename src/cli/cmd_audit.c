@@ -8,7 +8,9 @@
  *   SPF results fail, softfail, permerror and temperror (per identity);
  *   DKIM signatures that did not pass, by result and reason;
  *   the forged headers the milter removed (tracking and
- *   Authentication-Results headers from untrusted clients).
+ *   Authentication-Results headers from untrusted clients);
+ *   DMARC results fail, temperror and permerror, by the From: domain,
+ *   with the reason in words (schema version 6 on).
  *
  * The queries follow the journal's partial indexes (spf_results_audit,
  * dkim_signatures_audit, header_edits_action) by repeating their
@@ -31,20 +33,27 @@
 #define DEFAULT_GROUPS	50
 
 static const char help[] =
-"usage: mailtrail audit [--by domain|ip|helo] [--since TIME] [--until TIME]\n"
+"usage: mailtrail audit [--by domain|ip|helo|policy] [--since TIME]\n"
+"                       [--until TIME]\n"
 "                       [--all] [--limit N]\n"
 "\n"
 "The authentication-failure report for a time window (default: the last\n"
 "24 hours): SPF fail, softfail, permerror and temperror results, DKIM\n"
 "signatures that failed (by reason), and the forged headers the milter\n"
-"removed, grouped by sender domain (the SPF identity's domain, the DKIM\n"
-"signing domain d=, the MAIL FROM domain for forged headers), by client\n"
+"removed, and DMARC fail, temperror and permerror results with their\n"
+"reason, grouped by sender domain (the SPF identity's domain, the DKIM\n"
+"signing domain d=, the MAIL FROM domain for forged headers, the From:\n"
+"domain for DMARC), by client\n"
 "address or by HELO name.  Each group gives its count, when it was first\n"
 "and last seen and sample tracking IDs (the first and the last) to look at\n"
 "with \"mailtrail show\".\n"
 "\n"
 "Options:\n"
-"  --by KEY           domain (default), ip or helo\n"
+"  --by KEY           domain (default), ip or helo; or policy: the DMARC\n"
+"                     failures alone, by From: domain, p=reject domains\n"
+"                     first, then your own (dmarc.local_domains), then\n"
+"                     p=quarantine, then p=none, with the messages pct=\n"
+"                     sampled out counted apart\n"
 "  --since TIME       start of the window (2026-11-25, 2h, 3d, ...)\n"
 "  --until TIME       end of the window (default now)\n"
 "  --all              the whole journal\n"
@@ -55,10 +64,12 @@ enum {
 	OPT_ALL
 };
 
-enum by { BY_DOMAIN, BY_IP, BY_HELO };
+enum by { BY_DOMAIN, BY_IP, BY_HELO, BY_POLICY };
 
-static const char *const by_name[] = { "domain", "ip", "helo" };
-static const char *const by_header[] = { "DOMAIN", "CLIENT", "HELO" };
+static const char *const by_name[] = { "domain", "ip", "helo", "domain" };
+static const char *const by_title[] = { "domain", "ip", "helo", "policy" };
+static const char *const by_header[] = { "DOMAIN", "CLIENT", "HELO",
+    "DOMAIN" };
 
 struct section {
 	const char	*title;		/* "SPF", ... */
@@ -74,7 +85,10 @@ static const struct section sections[] = {
 	{ "DKIM failures", "dkim", "RESULT", "REASON", "result", "reason" },
 	{ "Forged headers removed", "forged", "HEADER", "REASON", "header",
 	  "reason" },
+	{ "DMARC failures", "dmarc", "RESULT", "REASON", "result", "reason" },
 };
+#define N_SECTIONS	(sizeof(sections) / sizeof(sections[0]))
+#define SEC_DMARC	3
 
 /* The grouping key's SQL expression for a section. */
 static const char *
@@ -89,6 +103,8 @@ key_sql(int sec, enum by by)
 		return "lower(s.domain)";
 	case 1:
 		return "lower(d.domain)";
+	case SEC_DMARC:
+		return "m.dmarc_from_domain";
 	default:
 		return "lower(CASE WHEN instr(m.mail_from, '@') > 0 THEN"
 		    " substr(m.mail_from, instr(m.mail_from, '@') + 1)"
@@ -102,6 +118,63 @@ key_sql(int sec, enum by by)
  * the groups printed, so the failures are never joined to messages unless
  * the grouping needs the connection (--by ip, --by helo).
  */
+/*
+ * --by policy: DMARC failures by From: domain and the policy that applied
+ * (p=, sp= or np=): reject first, then the domains of local
+ * (dmarc.local_domains: names checked to be LDH when the configuration was
+ * read, so they are written into the SQL as they are), then quarantine,
+ * then none; the messages pct= sampled out are counted apart.
+ */
+static char *
+policy_sql(const char *local)
+{
+	static const char fmt[] =
+	    "SELECT m.dmarc_from_domain, CASE WHEN m.dmarc_policy = 'reject'"
+	    " THEN IFNULL(m.dmarc_policy_from, 'p') || '=reject' WHEN (%s)"
+	    " THEN 'local' ELSE IFNULL(m.dmarc_policy_from, 'p') || '=' ||"
+	    " IFNULL(m.dmarc_policy, '?') END, sum(m.dmarc_sampled_in = 0),"
+	    " count(*), min(m.start_time), max(m.start_time), min(m.id),"
+	    " max(m.id) FROM messages m"
+	    " WHERE m.dmarc_result IS NOT NULL AND m.dmarc_result <> 'pass'"
+	    " AND m.dmarc_result = 'fail' AND m.start_time >= ?1"
+	    " AND m.start_time < ?2 GROUP BY 1, 2"
+	    " ORDER BY min(CASE WHEN m.dmarc_policy = 'reject' THEN 0"
+	    " WHEN (%s) THEN 1 WHEN m.dmarc_policy = 'quarantine' THEN 2"
+	    " WHEN m.dmarc_policy = 'none' THEN 3 ELSE 4 END), 4 DESC, 1";
+	char		*sql, *cond, *o;
+	const char	*p, *q;
+	size_t		 n, len;
+	int		 k;
+
+	len = 2 + 96 * (strlen(local) + 1);
+	if ((cond = malloc(len)) == NULL)
+		return NULL;
+	o = cond + snprintf(cond, len, "0");
+	for (p = local; *p != '\0'; p = q) {
+		p += strspn(p, ", ");
+		q = p + strcspn(p, ", ");
+		if ((n = (size_t)(q - p)) == 0)
+			continue;
+		o += snprintf(o, len - (size_t)(o - cond), " OR"
+		    " lower(m.dmarc_from_domain) = lower('%.*s') OR"
+		    " lower(m.dmarc_from_domain) LIKE lower('%%.%.*s')",
+		    (int)n, p, (int)n, p);
+	}
+
+	len = sizeof(fmt) + 2 * strlen(cond);
+	if ((sql = malloc(len)) == NULL) {
+		free(cond);
+		return NULL;
+	}
+	k = snprintf(sql, len, fmt, cond, cond);
+	free(cond);
+	if (k < 0) {
+		free(sql);
+		return NULL;
+	}
+	return sql;
+}
+
 static char *
 build_sql(int sec, enum by by)
 {
@@ -138,6 +211,22 @@ build_sql(int sec, enum by by)
 		    " JOIN messages m ON m.id = d.message"
 		    " JOIN connections c ON c.id = m.conn_id"
 		    " WHERE d.result <> 'pass' AND d.time >= ?1 AND d.time < ?2"
+		    " GROUP BY 1, 2, 3 ORDER BY 4 DESC, 1, 2, 3";
+		break;
+	case SEC_DMARC:
+		/* The conditions of the messages_dmarc index, repeated. */
+		parts[2] = ", m.dmarc_result, m.dmarc_reason_text, count(*),"
+		    " min(m.start_time), max(m.start_time), min(m.id),"
+		    " max(m.id) FROM messages m";
+		parts[3] = by == BY_DOMAIN ?
+		    " WHERE m.dmarc_result IS NOT NULL AND m.dmarc_result <>"
+		    " 'pass' AND m.dmarc_result IN ('fail', 'temperror',"
+		    " 'permerror') AND m.start_time >= ?1 AND m.start_time < ?2"
+		    " GROUP BY 1, 2, 3 ORDER BY 4 DESC, 1, 2, 3" :
+		    " JOIN connections c ON c.id = m.conn_id"
+		    " WHERE m.dmarc_result IS NOT NULL AND m.dmarc_result <>"
+		    " 'pass' AND m.dmarc_result IN ('fail', 'temperror',"
+		    " 'permerror') AND m.start_time >= ?1 AND m.start_time < ?2"
 		    " GROUP BY 1, 2, 3 ORDER BY 4 DESC, 1, 2, 3";
 		break;
 	default:
@@ -229,7 +318,8 @@ run_section(struct cli *cli, int sec, enum by by,
 	long		 shown = 0;
 	int		 rc, i, ret = -1, cut = 0;
 
-	if ((sql = build_sql(sec, by)) == NULL) {
+	if ((sql = by == BY_POLICY ? policy_sql(cli->local_domains) :
+	    build_sql(sec, by)) == NULL) {
 		cli_error(cli, "out of memory");
 		return -1;
 	}
@@ -249,8 +339,8 @@ run_section(struct cli *cli, int sec, enum by by,
 			goto out;
 	} else {
 		headers[0] = by_header[by];
-		headers[1] = s->col2;
-		headers[2] = s->col3;
+		headers[1] = by == BY_POLICY ? "POLICY" : s->col2;
+		headers[2] = by == BY_POLICY ? "SAMPLED OUT" : s->col3;
 		headers[3] = "COUNT";
 		headers[4] = "FIRST SEEN (UTC)";
 		headers[5] = "LAST SEEN (UTC)";
@@ -281,8 +371,12 @@ run_section(struct cli *cli, int sec, enum by by,
 				    track_json(tid, last_id));
 			g = json_object();
 			json_object_set_new(g, by_name[by], json_col(st, 0));
-			json_object_set_new(g, s->json2, json_col(st, 1));
-			json_object_set_new(g, s->json3, json_col(st, 2));
+			json_object_set_new(g, by == BY_POLICY ? "policy" :
+			    s->json2, json_col(st, 1));
+			json_object_set_new(g, by == BY_POLICY ? "sampled_out" :
+			    s->json3, by == BY_POLICY ?
+			    json_integer(sqlite3_column_int64(st, 2)) :
+			    json_col(st, 2));
 			json_object_set_new(g, "count", json_integer(n));
 			json_object_set_new(g, "first_seen",
 			    cli_json_time(sqlite3_column_int64(st, 4)));
@@ -396,9 +490,11 @@ cmd_audit(struct cli *cli, int argc, char **argv)
 				by = BY_IP;
 			else if (strcmp(optarg, "helo") == 0)
 				by = BY_HELO;
+			else if (strcmp(optarg, "policy") == 0)
+				by = BY_POLICY;
 			else {
 				rc = cli_usage_error(cli, "--by %s: expected"
-				    " domain, ip or helo", optarg);
+				    " domain, ip, helo or policy", optarg);
 				goto out;
 			}
 			continue;
@@ -439,7 +535,7 @@ cmd_audit(struct cli *cli, int argc, char **argv)
 	if (cli->json) {
 		doc = json_pack("{s:{s:o, s:o}, s:s}", "window", "since",
 		    cli_json_time(f.since), "until", cli_json_time(f.until),
-		    "by", by_name[by]);
+		    "by", by_title[by]);
 		if (doc == NULL) {
 			cli_error(cli, "out of memory");
 			goto out;
@@ -451,15 +547,24 @@ cmd_audit(struct cli *cli, int argc, char **argv)
 			fprintf(cli->out, "%sAuthentication audit%s, the whole"
 			    " journal (to %s), by %s\n",
 			    cli_color_on(cli, CLI_C_BOLD), cli_color_off(cli),
-			    t2, by_name[by]);
+			    t2, by_title[by]);
 		else
 			fprintf(cli->out, "%sAuthentication audit%s, %s .. %s"
 			    " (%s), by %s\n", cli_color_on(cli, CLI_C_BOLD),
 			    cli_color_off(cli), t1, t2,
 			    cli_duration_format(dur, sizeof(dur),
-			    f.until - f.since), by_name[by]);
+			    f.until - f.since), by_title[by]);
 	}
-	for (sec = 0; sec < 3; sec++) {
+	for (sec = 0; sec < (int)N_SECTIONS; sec++) {
+		/* --by policy: the DMARC section alone. */
+		if (by == BY_POLICY && sec != SEC_DMARC)
+			continue;
+		if (sec == SEC_DMARC && !cli->j.has_dmarc) {
+			/* A journal older than version 6: no section. */
+			if (cli->json)
+				json_object_set_new(doc, "dmarc", json_null());
+			continue;
+		}
 		if (sec < 2 && !cli->j.has_auth) {
 			if (cli->json)
 				json_object_set_new(doc,

@@ -40,7 +40,9 @@ static const char help[] =
 "  --format FORMAT    jsonl or csv\n"
 "  --all              the whole journal instead of the last 24 hours\n"
 "  and the filters of \"mailtrail find\" (--since, --until, --from, --to,\n"
-"  --ip, --helo, --subject, --msgid, --status, --spf, --dkim, --limit).\n";
+"  --ip, --helo, --subject, --msgid, --status, --spf, --dkim, --dmarc,\n"
+"  --limit).  CSV rows end with the DMARC columns: result, From: domain,\n"
+"  the policy that applied, the failure classes and the reason in words.\n";
 
 enum {
 	OPT_FORMAT = CLI_OPT_FIRST_LOCAL,
@@ -52,7 +54,8 @@ static const char *const csv_columns[] = {
 	"client_addr", "client_name", "helo", "tls", "auth_user",
 	"mail_from", "rcpt_accepted", "rcpt_rejected", "recipients",
 	"rejected", "message_id", "from", "subject", "size", "spf", "dkim",
-	"delivery", "delivery_states",
+	"delivery", "delivery_states", "dmarc", "dmarc_from_domain",
+	"dmarc_policy", "dmarc_reasons", "dmarc_reason",
 	NULL
 };
 
@@ -252,6 +255,11 @@ csv_message(const struct cli *cli, const struct cli_msg *msg)
 		free(s);
 	} else
 		fputs(",,", fp);
+	csv_col(fp, m, "dmarc_result", 0);
+	csv_col(fp, m, "dmarc_from_domain", 0);
+	csv_col(fp, m, "dmarc_policy", 0);
+	csv_col(fp, m, "dmarc_reasons", 0);
+	csv_col(fp, m, "dmarc_reason_text", 0);
 	fputs("\r\n", fp);
 	return 0;
 }
@@ -336,6 +344,8 @@ cmd_export(struct cli *cli, int argc, char **argv)
 	if (cli_open_journal(cli) < 0)
 		goto out;
 	if (cli_filter_check(&f, cli->j.has_auth, err, sizeof(err)) < 0 ||
+	    cli_filter_check_dmarc(&f, cli->j.has_dmarc, err,
+	    sizeof(err)) < 0 ||
 	    cli_filter_check_delivery(&f, cli->j.has_delivery, err,
 	    sizeof(err)) < 0) {
 		rc = cli_usage_error(cli, "%s", err);

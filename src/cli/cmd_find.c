@@ -53,6 +53,7 @@ static const char help[] =
 "                     temperror, permerror, skipped\n"
 "  --dkim LIST        DKIM result: pass, fail, neutral, policy, none,\n"
 "                     temperror, permerror\n"
+"  --dmarc LIST       DMARC result: pass, fail, none, temperror, permerror\n"
 "  --limit N          at most N messages (default 50; 0 for all)\n"
 "\n"
 "Times are UTC unless they carry a zone.  Exact --from, --to, --msgid and\n"
@@ -106,6 +107,8 @@ cmd_find(struct cli *cli, int argc, char **argv)
 	if (cli_open_journal(cli) < 0)
 		goto out;
 	if (cli_filter_check(&f, cli->j.has_auth, err, sizeof(err)) < 0 ||
+	    cli_filter_check_dmarc(&f, cli->j.has_dmarc, err,
+	    sizeof(err)) < 0 ||
 	    cli_filter_check_delivery(&f, cli->j.has_delivery, err,
 	    sizeof(err)) < 0) {
 		rc = cli_usage_error(cli, "%s", err);

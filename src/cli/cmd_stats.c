@@ -62,6 +62,9 @@ struct totals {
 	int64_t		 rcpt_ok, rcpt_rej, rcpt_dropped, bytes;
 	struct count	 spf[MAX_WORDS], dkim[MAX_WORDS];
 	int		 n_spf, n_dkim;
+	struct count	 dmarc[MAX_WORDS], dmarc_why[MAX_WORDS];
+	int		 n_dmarc, n_dmarc_why;
+	int64_t		 dmarc_total;	/* messages DMARC was evaluated for */
 };
 
 static void
@@ -89,6 +92,52 @@ count_cmp(const void *a, const void *b)
 	const struct count *x = a, *y = b;
 
 	return x->n < y->n ? 1 : x->n > y->n ? -1 : strcmp(x->word, y->word);
+}
+
+static const char *word_of(sqlite3_stmt *, int);
+
+/*
+ * DMARC per result and per failure class (messages.dmarc_reasons holds
+ * the class names, comma separated), from the schema 6 columns.
+ */
+static int
+scan_dmarc(struct cli *cli, const struct cli_filter *f, struct totals *t)
+{
+	sqlite3_stmt	*st;
+	const char	*r, *p, *q;
+	char		 word[24];
+	int64_t		 n;
+	int		 rc;
+
+	if (!cli->j.has_dmarc)
+		return 0;
+	if (cli_prepare(cli, "SELECT dmarc_result, dmarc_reasons, count(*)"
+	    " FROM messages WHERE start_time >= ?1 AND start_time < ?2"
+	    " AND dmarc_result IS NOT NULL GROUP BY 1, 2", &st) < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, f->since);
+	sqlite3_bind_int64(st, 2, f->until);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		n = sqlite3_column_int64(st, 2);
+		t->dmarc_total += n;
+		tally(t->dmarc, &t->n_dmarc, word_of(st, 0), n);
+		r = (const char *)sqlite3_column_text(st, 1);
+		for (p = r; p != NULL && *p != '\0'; p = q) {
+			q = p + strcspn(p, ",");
+			snprintf(word, sizeof(word), "%.*s", (int)(q - p), p);
+			tally(t->dmarc_why, &t->n_dmarc_why, word, n);
+			q += strspn(q, ",");
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		cli_db_error(cli, "counting DMARC results");
+		return -1;
+	}
+	qsort(t->dmarc, (size_t)t->n_dmarc, sizeof(t->dmarc[0]), count_cmp);
+	qsort(t->dmarc_why, (size_t)t->n_dmarc_why, sizeof(t->dmarc_why[0]),
+	    count_cmp);
+	return 0;
 }
 
 /* A word from a result column, if it is a plain word (else "?"). */
@@ -337,6 +386,23 @@ print_rates(struct cli *cli, const char *label, const struct count *list,
 		o += (size_t)snprintf(line + o, sizeof(line) - o, "%s%s %.1f%%",
 		    i > 0 ? ", " : "", list[i].word, pct(list[i].n, total));
 	cli_print_wrapped(cli, "  ", label, 6, n > 0 ? line : "no messages");
+}
+
+/* "name count, ..." (the DMARC failure classes). */
+static void
+print_counts(struct cli *cli, const char *label, const struct count *list,
+    int n)
+{
+	char	 line[1024];
+	size_t	 o = 0;
+	int	 i;
+
+	line[0] = '\0';
+	for (i = 0; i < n && o < sizeof(line); i++)
+		o += (size_t)snprintf(line + o, sizeof(line) - o,
+		    "%s%s %" PRId64, i > 0 ? ", " : "", list[i].word,
+		    list[i].n);
+	cli_print_wrapped(cli, "  ", label, 6, n > 0 ? line : "no failures");
 }
 
 static json_t *
@@ -717,7 +783,8 @@ cmd_stats(struct cli *cli, int argc, char **argv)
 	cli_setup_output(cli);
 	if (cli_open_journal(cli) < 0)
 		goto out;
-	if (scan_messages(cli, &f, &t, every, &buckets, &nbuckets) < 0)
+	if (scan_messages(cli, &f, &t, every, &buckets, &nbuckets) < 0 ||
+	    scan_dmarc(cli, &f, &t) < 0)
 		goto out;
 	cli_fmt_time(t1, sizeof(t1), all ? 0 : f.since, 0);
 	cli_fmt_time(t2, sizeof(t2), f.until, 0);
@@ -757,6 +824,12 @@ cmd_stats(struct cli *cli, int argc, char **argv)
 			    t.messages);
 			print_rates(cli, "SPF", t.spf, t.n_spf, t.messages);
 			print_rates(cli, "DKIM", t.dkim, t.n_dkim, t.messages);
+			if (cli->j.has_dmarc) {
+				print_rates(cli, "DMARC", t.dmarc, t.n_dmarc,
+				    t.messages);
+				print_counts(cli, "why", t.dmarc_why,
+				    t.n_dmarc_why);
+			}
 		} else
 			fprintf(cli->out, "\n  not recorded (journal schema"
 			    " version %d)\n", cli->j.version);
@@ -791,6 +864,12 @@ cmd_stats(struct cli *cli, int argc, char **argv)
 			    counts_json(t.spf, t.n_spf));
 			json_object_set_new(doc, "dkim",
 			    counts_json(t.dkim, t.n_dkim));
+		}
+		if (cli->j.has_dmarc) {
+			json_object_set_new(doc, "dmarc",
+			    counts_json(t.dmarc, t.n_dmarc));
+			json_object_set_new(doc, "dmarc_reasons",
+			    counts_json(t.dmarc_why, t.n_dmarc_why));
 		}
 		if (deliv != NULL)
 			json_object_set(doc, "delivery", deliv);

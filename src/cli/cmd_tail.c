@@ -442,6 +442,8 @@ cmd_tail(struct cli *cli, int argc, char **argv)
 	if (cli_open_journal(cli) < 0)
 		goto out;
 	if (cli_filter_check(&f, cli->j.has_auth, err, sizeof(err)) < 0 ||
+	    cli_filter_check_dmarc(&f, cli->j.has_dmarc, err,
+	    sizeof(err)) < 0 ||
 	    cli_filter_check_delivery(&f, cli->j.has_delivery, err,
 	    sizeof(err)) < 0) {
 		rc = cli_usage_error(cli, "%s", err);

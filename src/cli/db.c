@@ -56,6 +56,8 @@ cli_journal_path(struct cli *cli, char *err, size_t errlen)
 		return NULL;
 	snprintf(cli->tracking_header, sizeof(cli->tracking_header), "%s",
 	    cfg->tracking_header);
+	snprintf(cli->local_domains, sizeof(cli->local_domains), "%s",
+	    cfg->dmarc_local_domains);
 	if ((path = strdup(cli->journal_path != NULL ? cli->journal_path :
 	    cfg->journal_path)) == NULL)
 		snprintf(err, errlen, "out of memory");
@@ -190,6 +192,9 @@ cli_journal_open_path(struct cli_journal *j, const char *path, char *err,
 	j->has_auth = cli_table_exists(j->db, "spf_results") &&
 	    cli_table_exists(j->db, "dkim_signatures") &&
 	    cli_column_exists(j->db, "messages", "spf_result");
+	j->has_dmarc = j->has_auth &&
+	    cli_column_exists(j->db, "messages", "dmarc_result") &&
+	    cli_column_exists(j->db, "dkim_signatures", "dmarc_align");
 	j->has_delivery = cli_table_exists(j->db, "delivery_events") &&
 	    cli_table_exists(j->db, "queue_events") &&
 	    cli_table_exists(j->db, "bounces") &&

@@ -130,6 +130,8 @@ static const char *const spf_words[] = { "none", "neutral", "pass", "fail",
     "softfail", "temperror", "permerror", "skipped", NULL };
 static const char *const dkim_words[] = { "none", "pass", "fail", "neutral",
     "policy", "temperror", "permerror", NULL };
+static const char *const dmarc_words[] = { "none", "pass", "fail",
+    "temperror", "permerror", NULL };
 
 void
 cli_filter_init(struct cli_filter *f, int64_t now_us)
@@ -166,6 +168,8 @@ cli_filter_free(struct cli_filter *f)
 	free(f->ip);
 	for (i = 0; i < f->n_spf; i++)
 		free(f->spf[i]);
+	for (i = 0; i < f->n_dmarc; i++)
+		free(f->dmarc[i]);
 	for (i = 0; i < f->n_dkim; i++)
 		free(f->dkim[i]);
 	memset(f, 0, sizeof(*f));
@@ -385,6 +389,9 @@ cli_filter_option(struct cli_filter *f, int ch, const char *arg, char *err,
 	case CLI_OPT_DKIM:
 		return set_words(f->dkim, &f->n_dkim, "--dkim", arg,
 		    dkim_words, err, errlen);
+	case CLI_OPT_DMARC:
+		return set_words(f->dmarc, &f->n_dmarc, "--dmarc", arg,
+		    dmarc_words, err, errlen);
 	case CLI_OPT_LIMIT:
 		errno = 0;
 		n = strtol(arg, &end, 10);
@@ -432,7 +439,19 @@ cli_filter_narrows(const struct cli_filter *f)
 	return f->from != NULL || f->to != NULL || f->helo != NULL ||
 	    f->subject != NULL || f->msgid_with != NULL || f->ip != NULL ||
 	    f->has_net || f->status != 0 || f->dstatus != 0 || f->n_spf > 0 ||
-	    f->n_dkim > 0;
+	    f->n_dkim > 0 || f->n_dmarc > 0;
+}
+
+int
+cli_filter_check_dmarc(const struct cli_filter *f, int has_dmarc, char *err,
+    size_t errlen)
+{
+	if (f->n_dmarc > 0 && !has_dmarc) {
+		snprintf(err, errlen, "--dmarc: this journal records no DMARC"
+		    " results (they are recorded from schema version 6 on)");
+		return -1;
+	}
+	return 0;
 }
 
 int
@@ -558,6 +577,8 @@ cli_filter_where(const struct cli_filter *f, struct cli_sql *q)
 		where_words(q, "m.spf_result", f->spf, f->n_spf);
 	if (f->n_dkim > 0)
 		where_words(q, "m.dkim_result", f->dkim, f->n_dkim);
+	if (f->n_dmarc > 0)
+		where_words(q, "m.dmarc_result", f->dmarc, f->n_dmarc);
 }
 
 /* ---------------------------------------------------------------- SQL functions */

@@ -83,6 +83,8 @@ struct cli_filter {
 	int		 n_spf;
 	char		*dkim[CLI_FILTER_MAXLIST];
 	int		 n_dkim;
+	char		*dmarc[CLI_FILTER_MAXLIST];
+	int		 n_dmarc;
 	long		 limit;		/* 0 = none */
 	int		 has_limit;
 	int64_t		 now;		/* the clock relative times use */
@@ -101,6 +103,7 @@ enum {
 	CLI_OPT_STATUS,
 	CLI_OPT_SPF,
 	CLI_OPT_DKIM,
+	CLI_OPT_DMARC,
 	CLI_OPT_LIMIT
 };
 
@@ -117,6 +120,7 @@ enum {
 	{ "status",	required_argument, NULL, CLI_OPT_STATUS }, \
 	{ "spf",	required_argument, NULL, CLI_OPT_SPF }, \
 	{ "dkim",	required_argument, NULL, CLI_OPT_DKIM }, \
+	{ "dmarc",	required_argument, NULL, CLI_OPT_DMARC }, \
 	{ "limit",	required_argument, NULL, CLI_OPT_LIMIT }
 
 /* The time window options alone (audit, stats). */
@@ -156,6 +160,10 @@ int	 cli_filter_check(const struct cli_filter *f, int has_auth, char *err,
  * the outcome words or any of its recipients is in one of the delivery
  * states (delivery.h).
  */
+/* -1 with a message when --dmarc asks what the journal lacks. */
+int	 cli_filter_check_dmarc(const struct cli_filter *f, int has_dmarc,
+	    char *err, size_t errlen);
+
 int	 cli_filter_check_delivery(const struct cli_filter *f,
 	    int has_delivery, char *err, size_t errlen);
 

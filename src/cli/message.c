@@ -559,6 +559,92 @@ print_headers(const struct cli *cli, const struct cli_row *m)
 	field(cli, "Size", line);
 }
 
+/* An escaped column, or dflt when NULL (the caller frees). */
+static char *
+col_or(const struct cli_row *r, const char *name, const char *dflt)
+{
+	char	*v = esc_col(r, name);
+
+	return v != NULL ? v : strdup(dflt);
+}
+
+/* DMARC: the verdict, the policy and where it was found, the reason. */
+static void
+print_dmarc(const struct cli *cli, const struct cli_msg *msg)
+{
+	char		 line[1024];
+	char		*from, *fst, *rdom, *org, *rp, *pol, *pfrom, *disp;
+	char		*words, *sdom, *salign, *adk, *asp, *act;
+	const char	*res;
+
+	if (!cli->j.has_dmarc)
+		return;
+	if (!cli_row_has(msg->m, "dmarc_result")) {
+		field(cli, "DMARC", "not evaluated");
+		return;
+	}
+	res = cli_val_cstr(cli_row_get(msg->m, "dmarc_result"));
+	from = col_or(msg->m, "dmarc_from_domain", "?");
+	fst = col_or(msg->m, "dmarc_from_status", "?");
+	rdom = col_or(msg->m, "dmarc_record_domain", "");
+	org = col_or(msg->m, "dmarc_org_domain", "");
+	rp = col_or(msg->m, "dmarc_record_p", "");
+	pol = col_or(msg->m, "dmarc_policy", "");
+	pfrom = col_or(msg->m, "dmarc_policy_from", "");
+	disp = col_or(msg->m, "dmarc_disposition", "none");
+	words = col_or(msg->m, "dmarc_reason_text", "");
+	sdom = col_or(msg->m, "dmarc_spf_domain", "");
+	salign = col_or(msg->m, "dmarc_spf_align", "");
+	adk = col_or(msg->m, "dmarc_adkim", "");
+	asp = col_or(msg->m, "dmarc_aspf", "");
+	act = col_or(msg->m, "dmarc_action", "none");
+	if (from == NULL || fst == NULL || rdom == NULL || org == NULL ||
+	    rp == NULL || pol == NULL || pfrom == NULL || disp == NULL ||
+	    words == NULL || sdom == NULL || salign == NULL || adk == NULL ||
+	    asp == NULL || act == NULL)
+		goto out;
+	snprintf(line, sizeof(line), "%s%s%s for From: %s%s%s%s",
+	    cli_color_on(cli, result_color(res)), res != NULL ? res : "?",
+	    cli_color_off(cli), from, strcmp(fst, "ok") != 0 ? " (" : "",
+	    strcmp(fst, "ok") != 0 ? fst : "", strcmp(fst, "ok") != 0 ? ")" :
+	    "");
+	field(cli, "DMARC", line);
+	if (rdom[0] != '\0') {
+		snprintf(line, sizeof(line), "policy p=%s found at _dmarc.%s%s%s"
+		    "; applies %s=%s", rp, rdom, org[0] != '\0' &&
+		    strcmp(org, rdom) != 0 ? ", org domain " : "",
+		    org[0] != '\0' && strcmp(org, rdom) != 0 ? org : "",
+		    pfrom, pol);
+		field(cli, "", line);
+		snprintf(line, sizeof(line), "pct=%" PRId64 " (draw %" PRId64
+		    ": sampled %s)%s, adkim=%s aspf=%s, disposition %s",
+		    cli_row_int(msg->m, "dmarc_pct", 100),
+		    cli_row_int(msg->m, "dmarc_sample", 0),
+		    cli_row_int(msg->m, "dmarc_sampled_in", 1) ? "in" : "out",
+		    cli_row_int(msg->m, "dmarc_testing", 0) ? ", t=y" : "",
+		    adk, asp, disp);
+		field(cli, "", line);
+	} else
+		field(cli, "", "no DMARC policy record found");
+	if (sdom[0] != '\0') {
+		snprintf(line, sizeof(line), "SPF identity %s: %s", sdom,
+		    salign);
+		field(cli, "", line);
+	}
+	if (words[0] != '\0') {
+		snprintf(line, sizeof(line), "reason: %s", words);
+		field(cli, "", line);
+	}
+	if (strcmp(act, "none") != 0) {
+		snprintf(line, sizeof(line), "enforced: %s", act);
+		field(cli, "", line);
+	}
+out:
+	free(from); free(fst); free(rdom); free(org); free(rp); free(pol);
+	free(pfrom); free(disp); free(words); free(sdom); free(salign);
+	free(adk); free(asp); free(act);
+}
+
 static void
 print_auth(const struct cli *cli, const struct cli_msg *msg)
 {
@@ -627,9 +713,18 @@ print_auth(const struct cli *cli, const struct cli_msg *msg)
 		free(sel);
 		free(alg);
 		free(why);
+		if (cli->j.has_dmarc && cli_row_has(r, "dmarc_align")) {
+			char *al = esc_col(r, "dmarc_align");
+
+			snprintf(line, sizeof(line), "DMARC alignment: %s",
+			    al != NULL ? al : "?");
+			field(cli, "", line);
+			free(al);
+		}
 	}
 	if (msg->n_dkim == 0)
 		field(cli, "DKIM", "no signatures");
+	print_dmarc(cli, msg);
 	field_col(cli, "A-R header", msg->m, "authres");
 }
 

@@ -29,7 +29,7 @@ J=$T/journal.db
 # An empty input creates the schema (the journal file exists, empty).
 "$MT" ingest-log -j "$J" - </dev/null >/dev/null
 is "$?" 0 "an empty journal file gets the schema"
-is "$(sql "$J" 'PRAGMA user_version')" 5 "schema version 5"
+is "$(sql "$J" 'PRAGMA user_version')" 6 "schema version 6"
 
 # Two messages share the short queue ID A1B2C3D4E5, five days apart (2025-11-20
 # and 2025-11-25); a third has F0E1D2C3B4.

@@ -183,7 +183,7 @@ note "run A: daemon stopped $(($(elapsed_ms) - t0)) ms after SIGTERM"
 
 # ---------------------------------------------------------------- checks A
 
-is "$(journal 'PRAGMA user_version')" 5 "journal schema version 5"
+is "$(journal 'PRAGMA user_version')" 6 "journal schema version 6"
 
 # Each message at the sink: one tracking header, at the top, known to the
 # journal with the queue ID Postfix logged.

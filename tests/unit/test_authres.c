@@ -131,6 +131,63 @@ test_build_none_and_helo(void **state)
 	    "helo.example.net", NULL, 0, 1), -1);
 }
 
+/*
+ * One more method's resinfo appended (DMARC's): folded like the rest, no
+ * line over 78 characters unless one unit is longer, a quoted reason with
+ * spaces kept whole, and the header still parses to every method.
+ */
+static void
+test_append_method(void **state)
+{
+	struct mt_spf_outcome	 spf;
+	struct authres_parsed	*p;
+	const struct authres_result *r;
+	char			 buf[2048], err[128];
+	const char		*line, *nl;
+	int			 n, m;
+
+	(void)state;
+	assert_non_null(p = malloc(sizeof(*p)));
+	memset(&spf, 0, sizeof(spf));
+	spf.result = MT_SPF_PASS;
+	snprintf(spf.mechanism, sizeof(spf.mechanism), "ip4:192.0.2.0/24");
+	n = authres_build(buf, sizeof(buf), "mx.example.com", &spf, 0,
+	    "bounce@lists.example.org", "helo.example.net", NULL, 0, 1);
+	assert_true(n > 0);
+	m = authres_append(buf, sizeof(buf), (size_t)n, "dmarc=fail "
+	    "reason=\"SPF passed for lists.example.org, not aligned\" "
+	    "header.from=example.com polrec.p=reject policy.dmarc=reject");
+	assert_true(m > n);
+	assert_int_equal((size_t)m, strlen(buf));
+	for (line = buf; line != NULL; line = nl != NULL ? nl + 1 : NULL) {
+		size_t len;
+
+		nl = strchr(line, '\n');
+		len = nl != NULL ? (size_t)(nl - line) : strlen(line);
+		if (line == buf)
+			len += strlen("Authentication-Results: ");
+		if (len > 78 && memchr(line, '"', len) == NULL)
+			fail_msg("line of %zu characters in \"%s\"", len, buf);
+	}
+	if (authres_parse(buf, (size_t)m, p, err, sizeof(err)) != 0)
+		fail_msg("\"%s\" does not parse: %s", buf, err);
+	assert_int_equal(p->n_results, 3);
+	assert_non_null(r = find(p, "dmarc", 0));
+	assert_string_equal(r->result, "fail");
+	assert_string_equal(r->reason,
+	    "SPF passed for lists.example.org, not aligned");
+	assert_string_equal(prop(r, "header", "from"), "example.com");
+	assert_string_equal(prop(r, "policy", "dmarc"), "reject");
+	assert_string_equal(find(p, "spf", 0)->result, "pass");
+	/* Too small a buffer: -1, not a cut header. */
+	n = authres_build(buf, 200, "mx.example.com", &spf, 0,
+	    "bounce@lists.example.org", "helo.example.net", NULL, 0, 1);
+	assert_true(n > 0);
+	assert_int_equal(authres_append(buf, (size_t)n + 20, (size_t)n,
+	    "dmarc=none header.from=example.com polrec.p=none"), -1);
+	free(p);
+}
+
 /* Stranger's bytes never reach the header raw. */
 static void
 test_build_hostile_values(void **state)
@@ -506,6 +563,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_build_and_parse_back),
 		cmocka_unit_test(test_build_none_and_helo),
+		cmocka_unit_test(test_append_method),
 		cmocka_unit_test(test_build_hostile_values),
 		cmocka_unit_test(test_claims_table),
 		cmocka_unit_test(test_authserv_id_valid),

@@ -394,7 +394,8 @@ static const struct error_case error_cases[] = {
 	{ "unknown top-level key",
 	  "on_error = \"accept\";\nfrobnicate = 1;\n",
 	  ":2: frobnicate: unknown option (allowed at top level: milter, "
-	  "journal, tracking, authres, spf, dkim, trusted_networks, on_error, "
+	  "journal, tracking, authres, spf, dkim, dmarc, trusted_networks, "
+	  "on_error, "
 	  "capture, limits, delivery, log)" },
 	{ "unknown group",
 	  "\nmiltr = { socket = \"unix:/x\"; };\n",

@@ -567,7 +567,8 @@ test_schema_fresh(void **state)
 	    "delivery_events_queue,"
 	    "dkim_signatures_audit,dkim_signatures_message,"
 	    "header_edits_action,"
-	    "header_edits_message,messages_conn,messages_mail_from,"
+	    "header_edits_message,messages_conn,messages_dmarc,"
+	    "messages_mail_from,"
 	    "messages_message_id,messages_parent,messages_queue_id,"
 	    "messages_start,queue_events_message,"
 	    "queue_events_queue,queue_events_related,recipients_address,"
@@ -598,8 +599,8 @@ test_schema_fresh(void **state)
 	check_text(db, "SELECT group_concat(name) FROM (SELECT name FROM"
 	    " sqlite_master WHERE type = 'index' AND name NOT LIKE"
 	    " 'sqlite_autoindex%' ORDER BY name)", want_indexes);
-	CHECK_INT("user_version", q_int(db, "PRAGMA user_version"), 5);
-	CHECK_INT("SCHEMA_VERSION", SCHEMA_VERSION, 5);
+	CHECK_INT("user_version", q_int(db, "PRAGMA user_version"), 6);
+	CHECK_INT("SCHEMA_VERSION", SCHEMA_VERSION, 6);
 	check_text(db, "PRAGMA journal_mode", "wal");
 	check_text(db, "SELECT value FROM meta WHERE key = 'created_by'",
 	    "mailtrail " PACKAGE_VERSION);
@@ -700,11 +701,11 @@ test_schema_refused(void **state)
 	} cases[] = {
 		{ "newer schema", "newer.db", 1, "PRAGMA user_version = 7;"
 		    " CREATE TABLE messages (x);",
-		    "has schema version 7, newer than this mailtrail (5);"
+		    "has schema version 7, newer than this mailtrail (6);"
 		    " upgrade mailtrail",
 		    "PRAGMA user_version", "7" },
 		{ "newer schema keeps its journal mode", "newer2.db", 1,
-		    "PRAGMA user_version = 6;", "newer than this mailtrail",
+		    "PRAGMA user_version = 7;", "newer than this mailtrail",
 		    "PRAGMA journal_mode", "delete" },
 		{ "not a database", "junk.db", 0,
 		    "This is a text file, not a database.\n"
@@ -771,9 +772,10 @@ test_schema_migrate_to(void **state)
 		{ "to 3", 3, 0, 3, 7, NULL },
 		{ "to 4", 4, 0, 4, 7, NULL },
 		{ "to 5", 5, 0, 5, 12, NULL },
-		{ "to a version that does not exist", 6, -1, 5, 12,
-		    "no schema version 6" },
-		{ "to a negative version", -1, -1, 5, 12, "no schema version" },
+		{ "to 6", 6, 0, 6, 12, NULL },
+		{ "to a version that does not exist", 7, -1, 6, 12,
+		    "no schema version 7" },
+		{ "to a negative version", -1, -1, 6, 12, "no schema version" },
 	};
 	sqlite3		*db;
 	char		 err[512];

@@ -960,7 +960,11 @@ test_migrate_4_to_5(void **state)
 	st->ops->close(st);
 
 	db = open_reader(path);
-	CHECK_INT("version", schema_version(db), 5);
+	CHECK_INT("version", schema_version(db), SCHEMA_VERSION);
+	/* Version 6 (DMARC) applied in place too: the old row has none. */
+	check_text(db, "SELECT coalesce(dmarc_result, 'NULL') || '|' ||"
+	    " coalesce(dmarc_reasons, 'NULL') FROM messages WHERE id = 1",
+	    "NULL|NULL");
 	check_text(db, "SELECT track_id || '|' || mail_from || '|' ||"
 	    " spf_result || '|' || mta_size FROM messages WHERE id = 1",
 	    "T1|a@example.org|pass|1234");
@@ -1107,6 +1111,80 @@ teardown_dir(void **state)
 	return 0;
 }
 
+/*
+ * The DMARC columns (schema 6): an ESP signing mail From: brand.example,
+ * as the authentication unit leaves it in the record.  The reason words
+ * and class names are built in the store: they must land intact.
+ */
+static void
+test_store_dmarc_columns(void **state)
+{
+	static const char *const rcpts[] = { "r@example.net", NULL };
+	struct mt_record	*rec;
+	struct mt_dmarc_outcome	*o;
+	struct mt_store		*st;
+	sqlite3			*db;
+	char			 path[512], words[512], want[700];
+
+	(void)state;
+	new_path(path, sizeof(path));
+	rec = make_msg(track(7), "4DM", T0, "<esp@example.test>", rcpts);
+	rec->msg.auth.dkim = calloc(1, sizeof(*rec->msg.auth.dkim));
+	assert_non_null(rec->msg.auth.dkim);
+	snprintf(rec->msg.auth.dkim[0].domain, 256, "esp.example");
+	rec->msg.auth.dkim[0].result = MT_DKIM_PASS;
+	rec->msg.auth.n_dkim = 1;
+	rec->msg.auth.dkim_done = 1;
+	assert_non_null(o = calloc(1, sizeof(*o)));
+	o->result = MT_DMARC_FAIL;
+	o->from_status = MT_FROM_OK;
+	snprintf(o->from_domain, sizeof(o->from_domain), "brand.example");
+	o->have_record = 1;
+	o->record.p = MT_DMARC_P_REJECT;
+	o->record.pct = 100;
+	snprintf(o->record_domain, sizeof(o->record_domain), "brand.example");
+	snprintf(o->org_domain, sizeof(o->org_domain), "brand.example");
+	o->policy_from = MT_DMARC_FROM_P;
+	o->policy = MT_DMARC_P_REJECT;
+	o->sampled_in = 1;
+	o->disposition = MT_DMARC_P_REJECT;
+	o->reasons = MT_DMARC_R_DKIM_UNALIGNED | MT_DMARC_R_SPF_UNALIGNED;
+	snprintf(o->spf.domain, sizeof(o->spf.domain), "esp.example");
+	o->spf.result = MT_SPF_PASS;
+	o->spf.align = MT_DMARC_ALIGN_ORG;
+	snprintf(o->dkim[0].domain, sizeof(o->dkim[0].domain), "esp.example");
+	o->dkim[0].result = MT_DKIM_PASS;
+	o->dkim[0].align = MT_DMARC_ALIGN_ORG;
+	o->n_dkim = 1;
+	rec->msg.auth.dmarc = o;
+	rec->msg.auth.dmarc_sample = 42;
+	rec->msg.auth.n_from = 1;
+	assert_true(dmarc_reason_text(o, words, sizeof(words)) > 0);
+	assert_non_null(strstr(words, "esp.example"));
+	record_account(rec);
+
+	st = open_store(path);
+	store_one(st, rec);
+	st->ops->close(st);
+	db = open_reader(path);
+	snprintf(want, sizeof(want), "fail|brand.example|ok|1|brand.example|"
+	    "reject|p|reject|42|1|dkim-unaligned,spf-unaligned|%s|esp.example|"
+	    "org-mismatch|none", words);
+	check_text(db, "SELECT dmarc_result || '|' || dmarc_from_domain || '|'"
+	    " || dmarc_from_status || '|' || dmarc_from_count || '|' ||"
+	    " dmarc_record_domain || '|' || dmarc_record_p || '|' ||"
+	    " dmarc_policy_from || '|' || dmarc_disposition || '|' ||"
+	    " dmarc_sample || '|' || dmarc_sampled_in || '|' || dmarc_reasons"
+	    " || '|' || dmarc_reason_text || '|' || dmarc_spf_domain || '|' ||"
+	    " dmarc_spf_align || '|' || dmarc_action FROM messages", want);
+	check_text(db, "SELECT domain || '|' || dmarc_align FROM"
+	    " dkim_signatures", "esp.example|org-mismatch");
+	CHECK_INT("found by the audit index", q_int(db, "SELECT count(*) FROM"
+	    " messages INDEXED BY messages_dmarc WHERE dmarc_result IS NOT NULL"
+	    " AND dmarc_result <> 'pass' AND start_time >= 0"), 1);
+	sqlite3_close(db);
+}
+
 int
 main(void)
 {
@@ -1123,6 +1201,7 @@ main(void)
 		cmocka_unit_test(test_migrate_4_to_5),
 		cmocka_unit_test(test_journal_new_kinds),
 		cmocka_unit_test(test_journal_batch_bound),
+		cmocka_unit_test(test_store_dmarc_columns),
 	};
 
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);

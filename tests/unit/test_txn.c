@@ -19,6 +19,8 @@
 
 #include <malloc.h>
 
+#include "mailtrail/auth.h"
+#include "mailtrail/authres.h"
 #include "mailtrail/config.h"
 #include "mailtrail/delivery.h"
 #include "mailtrail/dkimv.h"
@@ -39,6 +41,10 @@ struct seen {
 	char		 dkim[16], authres[512];
 	char		 dkim_reason[128];
 	size_t		 n_dkim;
+	int		 dmarc;		/* enum mt_dmarc_result, -1 none */
+	unsigned	 dmarc_reasons, dmarc_sample;
+	enum mt_dmarc_policy dmarc_disposition;
+	enum mt_auth_action action;
 	char		 tls_version[32], auth_authen[32];
 	size_t		 subject_len, n_rcpts, rcpt_dropped, n_edits;
 	unsigned	 truncations, n_messages;
@@ -137,10 +143,18 @@ ts_write(struct mt_store *st, const struct mt_record *rec, char *err,
 		snprintf(s->dkim, sizeof(s->dkim), "%s",
 		    record_dkim_summary(m) != NULL ? record_dkim_summary(m) :
 		    "");
-		s->n_dkim = m->n_dkim;
-		if (m->n_dkim > 0)
+		s->n_dkim = m->auth.n_dkim;
+		s->dmarc = m->auth.dmarc != NULL ?
+		    (int)m->auth.dmarc->result : -1;
+		if (m->auth.dmarc != NULL) {
+			s->dmarc_reasons = m->auth.dmarc->reasons;
+			s->dmarc_disposition = m->auth.dmarc->disposition;
+		}
+		s->dmarc_sample = m->auth.dmarc_sample;
+		s->action = m->auth.action;
+		if (m->auth.n_dkim > 0)
 			snprintf(s->dkim_reason, sizeof(s->dkim_reason), "%s",
-			    m->dkim[0].reason);
+			    m->auth.dkim[0].reason);
 		s->subject_len = m->hdr_subject.len;
 		if (m->hdr_subject.data != NULL)
 			memcpy(s->subject, m->hdr_subject.data,
@@ -796,6 +810,163 @@ test_dkim_header_cap_not_a_failure(void **state)
 	resolver_free(r);
 }
 
+/*
+ * DMARC through the authentication unit: an unsigned message whose From:
+ * domain asks p=reject.  Each case: the From: fields, the client, the
+ * dmarc.enforce setting; what the MTA is told, what the record says and
+ * what our Authentication-Results carries (read back by our own parser).
+ */
+static void
+test_dmarc_wired(void **state)
+{
+	static const struct {
+		const char	*name;
+		const char	*from1, *from2;	/* From: values */
+		const char	*client;
+		const char	*enforce;
+		enum mt_reply	 reply;
+		enum mt_outcome	 outcome;
+		enum mt_dmarc_result result;
+		enum mt_auth_action action;
+		int		 quarantine;
+	} cases[] = {
+		{ "off by default: recorded, let through", " a@example.com",
+		  NULL, "192.0.2.40", NULL, MT_REPLY_CONTINUE,
+		  MT_OUTCOME_ACCEPTED, MT_DMARC_FAIL, MT_AUTH_ACT_NONE, 0 },
+		{ "enforce reject: 550", " a@example.com", NULL, "192.0.2.40",
+		  "reject", MT_REPLY_REJECT, MT_OUTCOME_REJECTED,
+		  MT_DMARC_FAIL, MT_AUTH_ACT_REJECT, 0 },
+		{ "enforce quarantine: held", " a@example.com", NULL,
+		  "192.0.2.40", "quarantine", MT_REPLY_CONTINUE,
+		  MT_OUTCOME_ACCEPTED, MT_DMARC_FAIL, MT_AUTH_ACT_QUARANTINE,
+		  1 },
+		{ "trusted client: never enforced", " a@example.com", NULL,
+		  "10.1.2.3", "reject", MT_REPLY_CONTINUE,
+		  MT_OUTCOME_ACCEPTED, MT_DMARC_FAIL, MT_AUTH_ACT_NONE, 0 },
+		{ "two From: fields: permerror, not rejected",
+		  " a@example.com", " b@example.net", "192.0.2.40", "reject",
+		  MT_REPLY_CONTINUE, MT_OUTCOME_ACCEPTED, MT_DMARC_PERMERROR,
+		  MT_AUTH_ACT_NONE, 0 },
+		{ "no record: none", " a@norecord.example", NULL,
+		  "192.0.2.40", "reject", MT_REPLY_CONTINUE,
+		  MT_OUTCOME_ACCEPTED, MT_DMARC_NONE, MT_AUTH_ACT_NONE, 0 },
+	};
+	struct fixture		*f = *state;
+	struct macro_set	 ms = { { NULL } };
+	struct mt_dkimv_opts	 dopts = { 5, 1024, 2000 };
+	struct mt_resolver	*r;
+	struct mt_dkimv		*d;
+	struct mt_ctx		 ctx;
+	struct mt_conn		*c;
+	struct mt_macros	 m = { get_macro, &ms };
+	struct mt_eom_plan	 plan;
+	struct authres_parsed	*ap;
+	struct sockaddr_in	 sin;
+	char			*from[] = { "<bounce@example.com>", NULL };
+	const char		*rcode, *xcode, *text;
+	const struct seen	*a;
+	char			 err[256];
+	size_t			 i, k;
+	int			 found;
+
+	r = resolver_new_table();
+	assert_non_null(r);
+	assert_int_equal(resolver_table_add(r, "_dmarc.example.com", 16,
+	    "v=DMARC1; p=reject"), 0);
+	d = dkimv_new(&dopts, r, err, sizeof(err));
+	assert_non_null(d);
+	ap = malloc(sizeof(*ap));
+	assert_non_null(ap);
+	assert_int_equal(config_set(f->cfg, "authres.authserv_id",
+	    "mx.example.org", err, sizeof(err)), 0);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(config_set(f->cfg, "dmarc.enforce",
+		    cases[i].enforce != NULL ? cases[i].enforce : "off", err,
+		    sizeof(err)), 0);
+		memset(&ctx, 0, sizeof(ctx));
+		ctx.journal = f->j;
+		ctx.dkimv = d;
+		ctx.resolver = r;
+		sin = v4(cases[i].client, 40000);
+		c = conn_new(f->cfg, &ctx);
+		assert_non_null(c);
+		conn_connect(c, "client.example.org", (struct sockaddr *)&sin,
+		    &m);
+		conn_helo(c, "client.example.org", &m);
+		conn_mail(c, from, &m);
+		conn_header(c, "From", cases[i].from1);
+		if (cases[i].from2 != NULL)
+			conn_header(c, "From", cases[i].from2);
+		conn_eoh(c, &m);
+		conn_body(c, (const unsigned char *)"hi\r\n", 4);
+		if (finish(c, &ms, &plan) != cases[i].reply)
+			fail_msg("%s: got another reply, want %d",
+			    cases[i].name, cases[i].reply);
+		if (cases[i].reply == MT_REPLY_REJECT) {
+			conn_reply(c, &rcode, &xcode, &text);
+			assert_string_equal(rcode, "550");
+			assert_non_null(xcode);
+			assert_string_equal(xcode, "5.7.1");
+			if (strstr(text, "DMARC policy of example.com:") ==
+			    NULL)
+				fail_msg("%s: reply text \"%s\"",
+				    cases[i].name, text);
+		} else if (plan.quarantine != cases[i].quarantine)
+			fail_msg("%s: quarantine %d, want %d", cases[i].name,
+			    plan.quarantine, cases[i].quarantine);
+		conn_close(c);
+		a = find_msg((int)i);
+		printf("# %s: dmarc %d action %d authres \"%s\"\n",
+		    cases[i].name, a->dmarc, a->action, a->authres);
+		if (a->dmarc != (int)cases[i].result ||
+		    a->action != cases[i].action ||
+		    a->outcome != cases[i].outcome)
+			fail_msg("%s: got dmarc %d action %d outcome %d, want "
+			    "%d %d %d", cases[i].name, a->dmarc, a->action,
+			    a->outcome, cases[i].result, cases[i].action,
+			    cases[i].outcome);
+		assert_true(a->dmarc_sample < 100);
+		/* Our header, read back: one dmarc= result, header.from. */
+		assert_int_equal(authres_parse(a->authres, strlen(a->authres),
+		    ap, err, sizeof(err)), 0);
+		for (k = 0, found = 0; k < ap->n_results; k++) {
+			if (strcmp(ap->results[k].method, "dmarc") != 0)
+				continue;
+			found++;
+			assert_string_equal(ap->results[k].result,
+			    dmarc_result_name(cases[i].result));
+		}
+		if (found != 1)
+			fail_msg("%s: %d dmarc= results in \"%s\"",
+			    cases[i].name, found, a->authres);
+		if (cases[i].result == MT_DMARC_FAIL &&
+		    strstr(a->authres, "header.from=example.com") == NULL)
+			fail_msg("%s: no header.from in \"%s\"", cases[i].name,
+			    a->authres);
+	}
+	/* Off: no dmarc= at all. */
+	assert_int_equal(config_set(f->cfg, "dmarc.enabled", "false", err,
+	    sizeof(err)), 0);
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.journal = f->j;
+	ctx.dkimv = d;
+	ctx.resolver = r;
+	sin = v4("192.0.2.40", 40000);
+	c = conn_new(f->cfg, &ctx);
+	assert_non_null(c);
+	conn_connect(c, "client.example.org", (struct sockaddr *)&sin, &m);
+	conn_mail(c, from, &m);
+	conn_header(c, "From", " a@example.com");
+	conn_eoh(c, &m);
+	assert_int_equal(finish(c, &ms, NULL), MT_REPLY_CONTINUE);
+	conn_close(c);
+	a = find_msg((int)i);
+	assert_int_equal(a->dmarc, -1);
+	assert_null(strstr(a->authres, "dmarc="));
+	free(ap);
+	dkimv_free(d);
+	resolver_free(r);
+}
 
 /* ------------------------------------------------------------ bounces */
 
@@ -1062,6 +1233,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_dkim_header_cap_not_a_failure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dmarc_wired, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_journal_failure_on_error,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forged_authres, setup,
