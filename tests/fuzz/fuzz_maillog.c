@@ -25,7 +25,8 @@
 
 #include "mailtrail/maillog.h"
 
-int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "replay.h"
+
 
 static void
 check_slice(const char *line, size_t len, const struct mlog_str *s)
@@ -102,88 +103,4 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	return 0;
 }
 
-#ifndef MT_LIBFUZZER
-#include <dirent.h>
-
-static int	 n_tests;
-
-/* Feed one file; a crash or abort() is the failure. */
-static int
-replay_file(const char *path)
-{
-	FILE	*fp;
-	uint8_t	*buf;
-	long	 len;
-
-	if ((fp = fopen(path, "rb")) == NULL)
-		return -1;
-	if (fseek(fp, 0, SEEK_END) != 0 || (len = ftell(fp)) < 0 ||
-	    fseek(fp, 0, SEEK_SET) != 0) {
-		fclose(fp);
-		return -1;
-	}
-	buf = malloc((size_t)len + 1);
-	if (buf == NULL || fread(buf, 1, (size_t)len, fp) != (size_t)len) {
-		free(buf);
-		fclose(fp);
-		return -1;
-	}
-	fclose(fp);
-	LLVMFuzzerTestOneInput(buf, (size_t)len);
-	free(buf);
-	printf("ok %d - %s\n", ++n_tests, path);
-	return 0;
-}
-
-static int
-replay(const char *path)
-{
-	DIR		*d;
-	struct dirent	*de;
-	char		 sub[4096];
-
-	if ((d = opendir(path)) == NULL)
-		return replay_file(path);
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-		if (replay_file(sub) < 0) {
-			closedir(d);
-			return -1;
-		}
-	}
-	closedir(d);
-	return 0;
-}
-
-int
-main(int argc, char **argv)
-{
-	const char	*top = getenv("top_srcdir");
-	char		 seeds[4096];
-	int		 i;
-
-	if (argc < 2) {
-		snprintf(seeds, sizeof(seeds), "%s/tests/fuzz/corpus/maillog",
-		    top != NULL ? top : ".");
-		if (replay(seeds) < 0) {
-			printf("1..0 # SKIP no seed corpus at %s\n", seeds);
-			return 0;
-		}
-	}
-	for (i = 1; i < argc; i++)
-		if (replay(argv[i]) < 0) {
-			printf("not ok %d - cannot read %s\n", ++n_tests,
-			    argv[i]);
-			printf("1..%d\n", n_tests);
-			return 1;
-		}
-	LLVMFuzzerTestOneInput((const uint8_t *)"", 0);
-	printf("ok %d - empty input\n", ++n_tests);
-	LLVMFuzzerTestOneInput((const uint8_t *)"\n", 1);
-	printf("ok %d - one newline\n", ++n_tests);
-	printf("1..%d\n", n_tests);
-	return 0;
-}
-#endif
+FUZZ_REPLAY_MAIN("maillog")
