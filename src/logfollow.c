@@ -640,6 +640,33 @@ read_lines(struct logfollow *lf)
 	}
 }
 
+/*
+ * The log could not be opened: retry after the back-off, saying so once
+ * per burst when log_it.  A log that appears later is new: it is read
+ * whole.
+ */
+static void
+note_missing(struct logfollow *lf, int log_it)
+{
+	if (!lf->ever_opened)
+		lf->was_missing = 1;
+	if (!lf->missing && log_it)
+		mt_burst_hit(&lf->burst_missing, LOG_WARNING, lf->epath);
+	lf->missing = 1;
+	back_off(lf);
+}
+
+/* The log is open (again). */
+static void
+note_open(struct logfollow *lf)
+{
+	if (lf->missing)
+		mt_log(LOG_NOTICE, "log follower: %s is open now", lf->epath);
+	lf->missing = 0;
+	lf->backoff_ms = 0;
+	lf->retry_at_us = 0;
+}
+
 /* ------------------------------------------------------------ journal */
 
 /*
@@ -736,18 +763,10 @@ sdj_poll_once(struct logfollow *lf, int force)
 
 	if (lf->sdj == NULL) {
 		if (sdj_open(lf) != 0) {
-			if (!lf->ever_opened)
-				lf->was_missing = 1;
-			lf->missing = 1;
-			back_off(lf);
+			note_missing(lf, 0);	/* sdj_open said why */
 			return -1;
 		}
-		if (lf->missing)
-			mt_log(LOG_NOTICE, "log follower: %s is open now",
-			    lf->epath);
-		lf->missing = 0;
-		lf->backoff_ms = 0;
-		lf->retry_at_us = 0;
+		note_open(lf);
 	}
 	lines = read_entries(lf);
 	if (lines < 0)
@@ -834,22 +853,10 @@ logfollow_poll_once(struct logfollow *lf, int force)
 
 	if (lf->fd < 0) {
 		if ((rc = open_file(lf)) != 0) {
-			/* A log that appears later is new: read it whole. */
-			if (!lf->ever_opened)
-				lf->was_missing = 1;
-			if (!lf->missing && rc == -1)
-				mt_burst_hit(&lf->burst_missing, LOG_WARNING,
-				    lf->epath);
-			lf->missing = 1;
-			back_off(lf);
+			note_missing(lf, rc == -1);
 			return -1;
 		}
-		if (lf->missing)
-			mt_log(LOG_NOTICE, "log follower: %s is open now",
-			    lf->epath);
-		lf->missing = 0;
-		lf->backoff_ms = 0;
-		lf->retry_at_us = 0;
+		note_open(lf);
 	}
 
 	for (;;) {
