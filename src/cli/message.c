@@ -295,6 +295,43 @@ esc_col(const struct cli_row *row, const char *name)
 	return cli_esc_val(v);
 }
 
+/*
+ * A header field's value as one line: each fold (CRLF or LF before a space
+ * or tab, RFC 5322 section 2.2.3) becomes one space, then escaped as
+ * esc_col does.  A bare line break left over is escaped, never printed.
+ */
+static char *
+hdr_col(const struct cli_row *row, const char *name)
+{
+	const struct cli_val *v = cli_row_get(row, name);
+	char		*flat, *out;
+	size_t		 i, n = 0;
+
+	if (v == NULL || v->type == SQLITE_NULL)
+		return NULL;
+	if (v->type != SQLITE_TEXT && v->type != SQLITE_BLOB)
+		return cli_esc_val(v);
+	if ((flat = malloc(v->len + 1)) == NULL)
+		return NULL;
+	for (i = 0; i < v->len; i++) {
+		if (v->s[i] == '\r' && i + 2 < v->len && v->s[i + 1] == '\n' &&
+		    (v->s[i + 2] == ' ' || v->s[i + 2] == '\t'))
+			i++;
+		if (v->s[i] == '\n' && i + 1 < v->len &&
+		    (v->s[i + 1] == ' ' || v->s[i + 1] == '\t')) {
+			while (i + 1 < v->len &&
+			    (v->s[i + 1] == ' ' || v->s[i + 1] == '\t'))
+				i++;
+			flat[n++] = ' ';
+			continue;
+		}
+		flat[n++] = v->s[i];
+	}
+	out = cli_esc(flat, n);
+	free(flat);
+	return out;
+}
+
 static void
 field_col(const struct cli *cli, const char *label,
     const struct cli_row *row, const char *name)
@@ -648,7 +685,7 @@ out:
 static void
 print_auth(const struct cli *cli, const struct cli_msg *msg)
 {
-	char	 line[1024], *dom, *mech, *expl, *skip, *sel, *alg, *why;
+	char	 line[1024], *dom, *mech, *expl, *skip, *sel, *alg, *why, *s;
 	const char *res;
 	size_t	 i;
 
@@ -725,7 +762,9 @@ print_auth(const struct cli *cli, const struct cli_msg *msg)
 	if (msg->n_dkim == 0)
 		field(cli, "DKIM", "no signatures");
 	print_dmarc(cli, msg);
-	field_col(cli, "A-R header", msg->m, "authres");
+	s = hdr_col(msg->m, "authres");
+	field(cli, "A-R header", s);
+	free(s);
 }
 
 /* The message went through (our headers were added). */
@@ -753,7 +792,7 @@ print_edits(const struct cli *cli, const struct cli_msg *msg)
 
 	if (cli->j.version >= 4 && msg_accepted(msg)) {
 		own_id = esc_col(msg->m, "track_id");
-		own_ar = esc_col(msg->m, "authres");
+		own_ar = hdr_col(msg->m, "authres");
 	}
 	if (msg->n_edits == 0 && own_id == NULL &&
 	    cli_row_int(msg->m, "edits_dropped", 0) == 0)
@@ -773,14 +812,14 @@ print_edits(const struct cli *cli, const struct cli_msg *msg)
 
 		action = cli_val_cstr(cli_row_get(e, "action"));
 		name = esc_col(e, "name");
-		value = esc_col(e, "value");
+		value = hdr_col(e, "value");
 		/*
 		 * Since schema version 4 the headers we add keep their values
 		 * in the message's row only.
 		 */
 		if (value == NULL && action != NULL &&
 		    strcmp(action, "added") == 0)
-			value = esc_col(msg->m, name != NULL &&
+			value = hdr_col(msg->m, name != NULL &&
 			    strcasecmp(name, "Authentication-Results") == 0 ?
 			    "authres" : "track_id");
 		reason = esc_col(e, "reason");

@@ -65,7 +65,9 @@ static const char fixture[] =
 "  'pass', 'pass', 'mx.test; spf=pass; dkim=pass'),"
 " (2, '" ID2 "', 1, :t0 + 3600000000, NULL, 'eom', 'accepted', '',"
 "  '4QA', '<b@example.org>', CAST(X'52653A2068656C6C6F00FF1B5B324A' AS TEXT),"
-"  200, 1, 1, 'fail', 'fail', NULL),"
+"  200, 1, 1, 'fail', 'fail',"
+"  'mx.test; spf=fail' || char(13, 10, 9) || 'dkim=fail' || char(10, 32, 32)"
+"  || 'reason=\"x\"' || char(10) || 'tail'),"
 " (3, '" ID3 "', 2, :t0 + 7200000000, NULL, 'rcpt', 'aborted',"
 "  'mallory@evil.test', '5QB', 'c@no-brackets', 'URGENT invoice', 0, 1, 0,"
 "  'softfail', 'none', NULL),"
@@ -488,6 +490,8 @@ test_show_message(void **state)
 		"SPF          helo mx1.example.org: fail (-all) - not allowed",
 		"DKIM         d=example.org s=s1 rsa-sha256 2048 bits: fail"
 		" (body hash did not verify)",
+		/* Folds read as one space; a bare line break stays escaped. */
+		"A-R header   mx.test; spf=fail dkim=fail reason=\"x\"\\x0atail",
 	};
 	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
 		if (strstr(out, want[i]) == NULL)
