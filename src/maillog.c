@@ -156,7 +156,11 @@ parse_seconds(const char *s, const char *e)
 	return any ? v : -1;
 }
 
-/* Sendmail's delay: [d+]hh:mm:ss; -1 when not that shape. */
+/*
+ * Sendmail's delay: [d+]hh:mm:ss; -1 when not that shape, or with more
+ * days than SMS_DAYS_MAX (a line's digits must not overflow the sum).
+ */
+#define SMS_DAYS_MAX	1000000
 static double
 parse_hms(const char *s, const char *e)
 {
@@ -165,7 +169,7 @@ parse_hms(const char *s, const char *e)
 	int		 i;
 
 	if ((plus = memchr(s, '+', (size_t)(e - s))) != NULL) {
-		if ((days = parse_ll(s, plus)) < 0)
+		if ((days = parse_ll(s, plus)) < 0 || days > SMS_DAYS_MAX)
 			return -1;
 		s = plus + 1;
 	}
